@@ -1,0 +1,1 @@
+"""Readers per input format, the canonical interactions Parquet and the id maps."""
