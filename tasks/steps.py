@@ -1,0 +1,65 @@
+"""One Prefect task per nightly step. Each reads paths, calls the core, returns a small dict."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import get_run_logger, task
+
+from recsys_core import steps
+from recsys_core.config import ALSConfig, IngestConfig, RankConfig, SplitConfig, WeightConfig
+from tasks.caching import content_key
+
+# Results are small dicts of paths and numbers: JSON, never pickle.
+CACHED = dict(cache_key_fn=content_key, persist_result=True, result_serializer="json")
+
+
+def _log(name: str, result: dict) -> dict:
+    get_run_logger().info("%s done in %.2fs: %s", name, result["seconds"], result.get("dir"))
+    return result
+
+
+@task(name="ingest", retries=2, retry_delay_seconds=[2, 10], **CACHED)
+def ingest_task(input_path: str, input_sha256: str, out_dir: str, config: dict) -> dict:
+    """Raw log → canonical interactions Parquet + id maps (input_sha256 keys the cache)."""
+    return _log("ingest", steps.run_ingest(input_path, out_dir, IngestConfig(**config)))
+
+
+@task(name="split", **CACHED)
+def split_task(ingest_dir: str, out_dir: str, config: dict) -> dict:
+    """Canonical interactions → per-user train / validation / test."""
+    return _log("split", steps.run_split(ingest_dir, out_dir, SplitConfig(**config)))
+
+
+@task(name="weight", **CACHED)
+def weight_task(split_dir: str, out_dir: str, config: dict, eval_mode: str) -> dict:
+    """Split → BM25 + alpha confidence matrices (evaluation and full)."""
+    return _log("weight", steps.run_weight(split_dir, out_dir, WeightConfig(**config), eval_mode))
+
+
+@task(name="train", timeout_seconds=4 * 3600, **CACHED)
+def train_task(weight_dir: str, which: str, out_dir: str, config: dict) -> dict:
+    """Fit ALS on the ``eval`` or ``full`` confidence matrix."""
+    return _log(f"train-{which}", steps.run_train(weight_dir, which, out_dir, ALSConfig(**config)))
+
+
+@task(name="evaluate", timeout_seconds=3600, **CACHED)
+def evaluate_task(split_dir: str, train_dir: str, out_dir: str, config: dict) -> dict:
+    """Model vs popularity metrics on validation and test."""
+    return _log("evaluate", steps.run_evaluate(split_dir, train_dir, out_dir, RankConfig(**config)))
+
+
+@task(name="score", timeout_seconds=3600, **CACHED)
+def score_task(split_dir: str, ingest_dir: str, train_dir: str, out_dir: str, config: dict) -> dict:
+    """Top-k for every user with the full model."""
+    return _log("score", steps.run_score(split_dir, ingest_dir, train_dir, out_dir, RankConfig(**config)))
+
+
+@task(name="publish", retries=2, retry_delay_seconds=[2, 10])
+def publish_task(
+    output_dir: str, run_date: dt.date, score_dir: str, evaluate_dir: str, train_dir: str,
+    manifest: dict, overwrite: bool = True,
+) -> dict:
+    """Dated snapshot, renamed into place; LATEST replaced last."""
+    return _log("publish", steps.run_publish(output_dir, run_date, score_dir, evaluate_dir,
+                                             train_dir, manifest, overwrite=overwrite))
