@@ -21,6 +21,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.params import DEFAULTS, NightlyParams
 from recsys_core.snapshot import sha256_file
+from recsys_core.steps import is_complete
 from recsys_core.version import core_version, git_commit
 from tasks.steps import (
     evaluate_task,
@@ -57,12 +58,18 @@ class _Timer:
 
     def __call__(self, step: str, task, **kwargs) -> dict:
         started = time.perf_counter()
+        if "out_dir" in kwargs and not is_complete(kwargs["out_dir"]):
+            task = task.with_options(refresh_cache=True)  # a cached path would point at nothing
         state = task(**kwargs, return_state=True)
         result = state.result()
-        self.rows.append({
-            "step": step, "state": state.name, "wall_s": round(time.perf_counter() - started, 3),
-            "core_s": result.get("seconds") if state.name != "Cached" else 0.0,
-        })
+        self.rows.append(
+            {
+                "step": step,
+                "state": state.name,
+                "wall_s": round(time.perf_counter() - started, 3),
+                "core_s": result.get("seconds") if state.name != "Cached" else 0.0,
+            }
+        )
         return result
 
 
@@ -109,33 +116,73 @@ def nightly(
     source = Path(params.input_path).resolve()
     input_sha = sha256_file(source)
     ingest_cfg, split_cfg = params.ingest_config(), params.split_config()
-    weight_cfg, als_cfg, rank_cfg = params.weight_config(), params.als_config(), params.rank_config()
+    weight_cfg, als_cfg, rank_cfg = (
+        params.weight_config(),
+        params.als_config(),
+        params.rank_config(),
+    )
     as_dict = lambda cfg: {k: getattr(cfg, k) for k in cfg.__slots__}  # noqa: E731
     ingest_kw = as_dict(ingest_cfg) | {"event_strengths": dict(ingest_cfg.event_strengths)}
 
     run = _Timer()
-    ingested = run("ingest", ingest_task, input_path=str(source), input_sha256=input_sha,
-                   out_dir=step_dir(work, "ingest", input_sha, ingest_kw), config=ingest_kw)
-    split = run("split", split_task, ingest_dir=ingested["dir"],
-                out_dir=step_dir(work, "split", ingested["dir"], as_dict(split_cfg)),
-                config=as_dict(split_cfg))
-    weighted = run("weight", weight_task, split_dir=split["dir"],
-                   out_dir=step_dir(work, "weight", split["dir"], as_dict(weight_cfg), params.eval_mode),
-                   config=as_dict(weight_cfg), eval_mode=params.eval_mode)
-    train_eval = run("train-eval", train_task, weight_dir=weighted["dir"], which="eval",
-                     out_dir=step_dir(work, "train-eval", weighted["dir"], as_dict(als_cfg)),
-                     config=as_dict(als_cfg))
-    evaluated = run("evaluate", evaluate_task, split_dir=split["dir"], train_dir=train_eval["dir"],
-                    out_dir=step_dir(work, "evaluate", split["dir"], train_eval["dir"], as_dict(rank_cfg)),
-                    config=as_dict(rank_cfg))
-    train_full = run("train-full", train_task, weight_dir=weighted["dir"], which="full",
-                     out_dir=step_dir(work, "train-full", weighted["dir"], as_dict(als_cfg)),
-                     config=as_dict(als_cfg))
-    scored = run("score", score_task, split_dir=split["dir"], ingest_dir=ingested["dir"],
-                 train_dir=train_full["dir"],
-                 out_dir=step_dir(work, "score", split["dir"], ingested["dir"], train_full["dir"],
-                                  as_dict(rank_cfg)),
-                 config=as_dict(rank_cfg))
+    ingested = run(
+        "ingest",
+        ingest_task,
+        input_path=str(source),
+        input_sha256=input_sha,
+        out_dir=step_dir(work, "ingest", input_sha, ingest_kw),
+        config=ingest_kw,
+    )
+    split = run(
+        "split",
+        split_task,
+        ingest_dir=ingested["dir"],
+        out_dir=step_dir(work, "split", ingested["dir"], as_dict(split_cfg)),
+        config=as_dict(split_cfg),
+    )
+    weighted = run(
+        "weight",
+        weight_task,
+        split_dir=split["dir"],
+        out_dir=step_dir(work, "weight", split["dir"], as_dict(weight_cfg), params.eval_mode),
+        config=as_dict(weight_cfg),
+        eval_mode=params.eval_mode,
+    )
+    train_eval = run(
+        "train-eval",
+        train_task,
+        weight_dir=weighted["dir"],
+        which="eval",
+        out_dir=step_dir(work, "train-eval", weighted["dir"], as_dict(als_cfg)),
+        config=as_dict(als_cfg),
+    )
+    evaluated = run(
+        "evaluate",
+        evaluate_task,
+        split_dir=split["dir"],
+        train_dir=train_eval["dir"],
+        out_dir=step_dir(work, "evaluate", split["dir"], train_eval["dir"], as_dict(rank_cfg)),
+        config=as_dict(rank_cfg),
+    )
+    train_full = run(
+        "train-full",
+        train_task,
+        weight_dir=weighted["dir"],
+        which="full",
+        out_dir=step_dir(work, "train-full", weighted["dir"], as_dict(als_cfg)),
+        config=as_dict(als_cfg),
+    )
+    scored = run(
+        "score",
+        score_task,
+        split_dir=split["dir"],
+        ingest_dir=ingested["dir"],
+        train_dir=train_full["dir"],
+        out_dir=step_dir(
+            work, "score", split["dir"], ingested["dir"], train_full["dir"], as_dict(rank_cfg)
+        ),
+        config=as_dict(rank_cfg),
+    )
     manifest = {
         "input_path": str(source),
         "input_sha256": input_sha,
@@ -143,20 +190,36 @@ def nightly(
         "code_version": {"core": core_version(), "git": git_commit()},
         "fingerprint": params.fingerprint(input_sha, core_version()),
         "rows": {
-            "interactions": ingested["rows"], "users": ingested["users"], "items": ingested["items"],
-            "bad_rows": ingested["bad_rows"], "train": split["train"],
-            "validation": split["validation"], "test": split["test"],
+            "interactions": ingested["rows"],
+            "users": ingested["users"],
+            "items": ingested["items"],
+            "bad_rows": ingested["bad_rows"],
+            "train": split["train"],
+            "validation": split["validation"],
+            "test": split["test"],
         },
     }
-    published = run("publish", publish_task, output_dir=str(output), run_date=day,
-                    score_dir=scored["dir"], evaluate_dir=evaluated["dir"],
-                    train_dir=train_full["dir"], manifest=manifest, overwrite=params.overwrite)
+    published = run(
+        "publish",
+        publish_task,
+        output_dir=str(output),
+        run_date=day,
+        score_dir=scored["dir"],
+        evaluate_dir=evaluated["dir"],
+        train_dir=train_full["dir"],
+        manifest=manifest,
+        overwrite=params.overwrite,
+    )
     total = round(time.perf_counter() - started, 3)
     metrics = evaluated["metrics"]
     _report(log, run.rows, metrics, published, total, params.top_k)
     return {
-        "snapshot": published["snapshot"], "status": published["status"], "run_date": day.isoformat(),
-        "metrics": metrics, "timings": run.rows, "flow_s": total,
+        "snapshot": published["snapshot"],
+        "status": published["status"],
+        "run_date": day.isoformat(),
+        "metrics": metrics,
+        "timings": run.rows,
+        "flow_s": total,
     }
 
 
@@ -188,12 +251,15 @@ def format_table(rows: list[dict]) -> str:
 def _report(log, timings: list[dict], metrics: dict, published: dict, total: float, k: int) -> None:
     timing_text = format_table(timings)
     log.info("step timings (flow %.2fs):\n%s", total, timing_text)
-    create_table_artifact(key="nightly-metrics", table=metrics_rows(metrics, k),
-                          description="Model vs popularity baseline")
+    create_table_artifact(
+        key="nightly-metrics",
+        table=metrics_rows(metrics, k),
+        description="Model vs popularity baseline",
+    )
     create_markdown_artifact(
         key="nightly-snapshot",
         markdown=f"**Snapshot** `{published['snapshot']}` ({published['status']})\n\n"
-                 f"Flow wall time {total:.2f}s\n\n```\n{timing_text}\n```\n",
+        f"Flow wall time {total:.2f}s\n\n```\n{timing_text}\n```\n",
     )
 
 

@@ -56,36 +56,55 @@ class NightlyParams(BaseModel):
 
     @model_validator(mode="after")
     def _cutoffs_for_time_split(self) -> NightlyParams:
-        if self.split_strategy == "time_cutoff" and not (self.validation_cutoff and self.test_cutoff):
+        if self.split_strategy == "time_cutoff" and not (
+            self.validation_cutoff and self.test_cutoff
+        ):
             raise ValueError("split_strategy 'time_cutoff' needs validation_cutoff and test_cutoff")
         return self
 
     def ingest_config(self) -> IngestConfig:
         extra = {"event_strengths": self.event_strengths} if self.event_strengths else {}
         return IngestConfig(
-            input_format=self.input_format, user_col=self.user_col, item_col=self.item_col,
-            event_col=self.event_col, timestamp_col=self.timestamp_col, bad_rows=self.bad_rows,
-            max_bad_fraction=self.max_bad_fraction, **extra,
+            input_format=self.input_format,
+            user_col=self.user_col,
+            item_col=self.item_col,
+            event_col=self.event_col,
+            timestamp_col=self.timestamp_col,
+            bad_rows=self.bad_rows,
+            max_bad_fraction=self.max_bad_fraction,
+            **extra,
         )
 
     def split_config(self) -> SplitConfig:
         return SplitConfig(
-            strategy=self.split_strategy, min_user_items=self.min_user_items, leave_k=self.leave_k,
-            random_state=self.random_state, validation_cutoff=self.validation_cutoff,
+            strategy=self.split_strategy,
+            min_user_items=self.min_user_items,
+            leave_k=self.leave_k,
+            random_state=self.random_state,
+            validation_cutoff=self.validation_cutoff,
             test_cutoff=self.test_cutoff,
         )
 
     def weight_config(self) -> WeightConfig:
-        return WeightConfig(bm25_k1=self.bm25_k1, bm25_b=self.bm25_b,
-                            bm25_direction=self.bm25_direction, alpha=self.alpha)
+        return WeightConfig(
+            bm25_k1=self.bm25_k1,
+            bm25_b=self.bm25_b,
+            bm25_direction=self.bm25_direction,
+            alpha=self.alpha,
+        )
 
     def als_config(self) -> ALSConfig:
-        return ALSConfig(factors=self.factors, regularization=self.regularization,
-                         iterations=self.iterations, random_state=self.random_state)
+        return ALSConfig(
+            factors=self.factors,
+            regularization=self.regularization,
+            iterations=self.iterations,
+            random_state=self.random_state,
+        )
 
     def rank_config(self) -> RankConfig:
-        return RankConfig(top_k=self.top_k, popularity_weight=self.popularity_weight,
-                          eval_mode=self.eval_mode)
+        return RankConfig(
+            top_k=self.top_k, popularity_weight=self.popularity_weight, eval_mode=self.eval_mode
+        )
 
     def fingerprint(self, input_sha256: str, code_version: str) -> str:
         """What makes two runs "the same": input content, model parameters and code."""

@@ -28,14 +28,16 @@ class IngestConfig:
     event_col: str = "Event"
     timestamp_col: str = "Timestamp"
     weight_col: str = "weight"
-    event_strengths: MappingProxyType | dict = field(default_factory=lambda: DEFAULT_EVENT_STRENGTHS)
+    event_strengths: MappingProxyType | dict = field(
+        default_factory=lambda: DEFAULT_EVENT_STRENGTHS
+    )
     bad_rows: BadRowPolicy = "fail"
     max_bad_fraction: float = 0.01
 
 
 @dataclass(frozen=True, slots=True)
 class SplitConfig:
-    """Per-user split. ``ordered`` is seed 000's: cuts at int(train_cut*n), int(validation_cut*n)."""
+    """Per-user split; ``ordered`` is seed 000's cut at int(0.7n) and int(0.8n)."""
 
     strategy: SplitStrategy = "ordered"
     train_cut: float = 0.7

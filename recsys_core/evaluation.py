@@ -30,7 +30,14 @@ from recsys_core.metrics import (
     precision_at_k,
     recall_at_k,
 )
-from recsys_core.ranking import contains, item_popularity, popularity_bias, top_k, top_k_popular
+from recsys_core.ranking import (
+    contains,
+    item_popularity,
+    popularity_bias,
+    top_k,
+    top_k_multi,
+    top_k_popular,
+)
 
 METRIC_NAMES = ("recall", "precision", "map", "ndcg", "coverage")
 
@@ -66,7 +73,9 @@ def evaluate(
     k = config.top_k
     users = arrays.evaluated_users()
     rows = np.searchsorted(model_users, users)
-    train_parts = (Parts.TRAIN,) if config.eval_mode == "seed" else (Parts.TRAIN, Parts.NOT_EVALUATED)
+    train_parts = (
+        (Parts.TRAIN,) if config.eval_mode == "seed" else (Parts.TRAIN, Parts.NOT_EVALUATED)
+    )
     seen = rows_matrix(arrays, np.isin(arrays.parts, train_parts), users, n_items)
     validation = rows_matrix(arrays, arrays.parts == Parts.VALIDATION, users, n_items)
     test = rows_matrix(arrays, arrays.parts == Parts.TEST, users, n_items)
@@ -77,16 +86,17 @@ def evaluate(
     seed = config.eval_mode == "seed"
     if seed:
         pool = k + np.diff(seen.indptr) + config.seed_pool_extra
-        model_items, _ = top_k(vectors, item_factors, bias, seen, k, pool_sizes=pool,
-                               block_size=config.block_size)
+        model_items, _ = top_k(
+            vectors, item_factors, bias, seen, k, pool_sizes=pool, block_size=config.block_size
+        )
         model_test_items = model_items
         pop_items, _ = top_k_popular(bias, seen, k)
         pop_test_items = pop_items
     else:
         seen_by_test = (seen + validation).tocsr()
-        model_items, _ = top_k(vectors, item_factors, bias, seen, k, block_size=config.block_size)
-        model_test_items, _ = top_k(vectors, item_factors, bias, seen_by_test, k,
-                                    block_size=config.block_size)
+        (model_items, _), (model_test_items, _) = top_k_multi(
+            vectors, item_factors, bias, [seen, seen_by_test], k, block_size=config.block_size
+        )
         pop_items, _ = top_k_popular(bias, seen, k)
         pop_test_items, _ = top_k_popular(bias, seen_by_test, k)
     return {

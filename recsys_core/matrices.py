@@ -35,8 +35,10 @@ class SplitArrays:
         return np.unique(self.users[self.parts != Parts.NOT_EVALUATED])
 
 
-def rows_matrix(arrays: SplitArrays, mask: np.ndarray, row_users: np.ndarray, n_items: int) -> sp.csr_matrix:
-    """CSR of the pairs in ``mask`` whose user is in ``row_users`` (sorted); row r = row_users[r]."""
+def rows_matrix(
+    arrays: SplitArrays, mask: np.ndarray, row_users: np.ndarray, n_items: int
+) -> sp.csr_matrix:
+    """CSR of the ``mask`` pairs whose user is in sorted ``row_users``; row r is row_users[r]."""
     users, items, weights = arrays.users[mask], arrays.items[mask], arrays.weights[mask]
     rows = np.searchsorted(row_users, users)
     inside = (rows < len(row_users)) & (row_users[np.minimum(rows, len(row_users) - 1)] == users)

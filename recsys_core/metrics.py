@@ -53,7 +53,8 @@ def average_precision_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> 
 
     Examples
     --------
-    >>> round(float(average_precision_at_k(np.array([[True, False, True]]), np.array([3]), 3)[0]), 4)
+    >>> ap = average_precision_at_k(np.array([[True, False, True]]), np.array([3]), 3)
+    >>> round(float(ap[0]), 4)
     0.5556
     """
     ranks = np.arange(1, hits.shape[1] + 1)

@@ -48,16 +48,79 @@ def _top_k_of_block(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]
     return top, values
 
 
-def _pool_thresholds(raw: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Per row, the ``sizes[r]``-th largest raw score (-inf where the pool is every item)."""
-    n_items = raw.shape[1]
-    largest = int(min(sizes.max(), n_items))
-    top_values = np.partition(raw, n_items - largest, axis=1)[:, n_items - largest :]
-    top_values.sort(axis=1)
-    take = np.clip(sizes, 1, largest)
-    thresholds = top_values[np.arange(len(raw)), largest - take]
-    thresholds[sizes >= n_items] = -np.inf
-    return thresholds
+def _pool_top_k(
+    raw: np.ndarray,
+    bias: np.ndarray,
+    sizes: np.ndarray,
+    excludes: list[sp.csr_matrix],
+    start: int,
+    k: int,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Seed 000's pool: blend and rank only each row's top ``sizes[r]`` items by raw score.
+
+    One argpartition finds the widest pool; narrower pools drop candidates below their own
+    ``sizes[r]``-th raw score. Everything after works on ``width`` columns, not all items.
+    """
+    n_rows, n_items = raw.shape
+    width = int(min(sizes.max(), n_items))
+    candidates = np.argpartition(raw, n_items - width, axis=1)[:, n_items - width :]
+    raw_top = np.take_along_axis(raw, candidates, axis=1)
+    descending = -np.sort(-raw_top, axis=1)
+    threshold = descending[np.arange(n_rows), np.clip(sizes, 1, width) - 1]
+    blended = raw_top + bias[candidates]
+    blended[raw_top < threshold[:, None]] = -np.inf
+    out = []
+    for exclude in excludes:
+        scores = blended.copy()
+        scores[contains(exclude[start : start + n_rows], candidates)] = -np.inf
+        top, values = _top_k_of_block(scores, k)
+        out.append(
+            (
+                np.where(
+                    top >= 0, np.take_along_axis(candidates, np.maximum(top, 0), 1), -1
+                ).astype(np.int32),
+                values,
+            )
+        )
+    return out
+
+
+def top_k_multi(
+    user_vectors: np.ndarray,
+    item_factors: np.ndarray,
+    bias: np.ndarray,
+    excludes: list[sp.csr_matrix],
+    k: int,
+    *,
+    pool_sizes: np.ndarray | None = None,
+    block_size: int = 2048,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`top_k` for several exclusion matrices at the cost of one GEMM per block."""
+    n_users, n_items = len(user_vectors), len(item_factors)
+    k = min(k, n_items)
+    results = [
+        (np.empty((n_users, k), dtype=np.int32), np.empty((n_users, k), dtype=np.float32))
+        for _ in excludes
+    ]
+    item_t = np.ascontiguousarray(item_factors.T, dtype=np.float32)
+    bias = bias.astype(np.float32)
+    for start in range(0, n_users, block_size):  # one GEMM per block of users
+        stop = min(start + block_size, n_users)
+        raw = np.asarray(user_vectors[start:stop], dtype=np.float32) @ item_t
+        if pool_sizes is not None:
+            block_results = _pool_top_k(raw, bias, pool_sizes[start:stop], excludes, start, k)
+        else:
+            raw += bias
+            block_results = []
+            for number, exclude in enumerate(excludes):
+                scores = raw if number == len(excludes) - 1 else raw.copy()
+                _mask_rows(scores, exclude, start, stop)
+                block_results.append(_top_k_of_block(scores, k))
+        for (items, scores), (block_items, block_scores) in zip(
+            results, block_results, strict=True
+        ):
+            items[start:stop], scores[start:stop] = block_items, block_scores
+    return results
 
 
 def top_k(
@@ -74,27 +137,14 @@ def top_k(
 
     Returns ``(items, scores)``, both ``(n_users, min(k, n_items))``, best first.
     """
-    n_users, n_items = len(user_vectors), len(item_factors)
-    k = min(k, n_items)
-    items = np.empty((n_users, k), dtype=np.int32)
-    scores = np.empty((n_users, k), dtype=np.float32)
-    item_t = np.ascontiguousarray(item_factors.T, dtype=np.float32)
-    bias = bias.astype(np.float32)
-    for start in range(0, n_users, block_size):  # one GEMM per block of users
-        stop = min(start + block_size, n_users)
-        block = np.asarray(user_vectors[start:stop], dtype=np.float32) @ item_t
-        if pool_sizes is not None:
-            outside_pool = block < _pool_thresholds(block, pool_sizes[start:stop])[:, None]
-            block += bias
-            block[outside_pool] = -np.inf
-        else:
-            block += bias
-        _mask_rows(block, exclude, start, stop)
-        items[start:stop], scores[start:stop] = _top_k_of_block(block, k)
-    return items, scores
+    return top_k_multi(
+        user_vectors, item_factors, bias, [exclude], k, pool_sizes=pool_sizes, block_size=block_size
+    )[0]
 
 
-def top_k_popular(bias: np.ndarray, exclude: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+def top_k_popular(
+    bias: np.ndarray, exclude: sp.csr_matrix, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-k by ``bias`` alone (the popularity baseline) without scoring every item.
 
     Each user's list is the global popularity order minus the user's excluded items, so
@@ -128,5 +178,9 @@ def contains(matrix: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
     stored += matrix.indices
     asked = np.arange(n_rows, dtype=np.int64)[:, None] * n_cols + columns
     at = np.searchsorted(stored, asked)
-    found = stored[np.minimum(at, len(stored) - 1)] == asked if len(stored) else np.zeros_like(asked, bool)
+    found = (
+        stored[np.minimum(at, len(stored) - 1)] == asked
+        if len(stored)
+        else np.zeros_like(asked, bool)
+    )
     return found & (columns >= 0)

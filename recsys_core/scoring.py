@@ -29,8 +29,15 @@ def score_all_users(
     pool = None
     if config.eval_mode == "seed":
         pool = config.top_k + np.diff(user_items.indptr) + config.seed_pool_extra
-    return top_k(user_factors, item_factors, bias, user_items, config.top_k,
-                 pool_sizes=pool, block_size=config.block_size)
+    return top_k(
+        user_factors,
+        item_factors,
+        bias,
+        user_items,
+        config.top_k,
+        pool_sizes=pool,
+        block_size=config.block_size,
+    )
 
 
 def recommendations_table(

@@ -3,7 +3,7 @@
 Layout under ``output_dir``::
 
     dt=YYYY-MM-DD/recommendations.parquet   user_id, rank (int16, 1..k), item_id, score (float32)
-    dt=YYYY-MM-DD/metrics.json              {"validation": {...}, "test": {...}, "popularity": {...}}
+    dt=YYYY-MM-DD/metrics.json              {"validation": {..}, "test": {..}, "popularity": {..}}
     dt=YYYY-MM-DD/model.npz                 factors + parameters, no pickle
     dt=YYYY-MM-DD/manifest.json             run_date, created_at, input sha256, counts, params,
                                             code version, file sha256s, schema_version
@@ -89,7 +89,8 @@ def published_dates(output_dir: str | Path) -> list[str]:
     if not root.is_dir():
         return []
     return sorted(
-        p.name for p in root.iterdir()
+        p.name
+        for p in root.iterdir()
         if p.is_dir() and p.name.startswith("dt=") and (p / MANIFEST_FILE).is_file()
     )
 
@@ -122,7 +123,9 @@ def publish_snapshot(
         pq.write_table(recommendations, staging / RECOMMENDATIONS_FILE)
         _write_json(staging / METRICS_FILE, metrics)
         shutil.copyfile(model_path, staging / MODEL_FILE)
-        files = {f: sha256_file(staging / f) for f in (RECOMMENDATIONS_FILE, METRICS_FILE, MODEL_FILE)}
+        files = {
+            f: sha256_file(staging / f) for f in (RECOMMENDATIONS_FILE, METRICS_FILE, MODEL_FILE)
+        }
         _write_json(
             staging / MANIFEST_FILE,
             {
@@ -201,5 +204,7 @@ def verify_snapshot(path: str | Path) -> dict:
         if sha256_file(file) != expected:
             raise SnapshotError(f"{file}: sha256 differs from the manifest")
     if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise SnapshotError(f"{folder}: schema_version {manifest.get('schema_version')} != {SCHEMA_VERSION}")
+        raise SnapshotError(
+            f"{folder}: schema_version {manifest.get('schema_version')} != {SCHEMA_VERSION}"
+        )
     return manifest

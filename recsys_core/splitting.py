@@ -97,7 +97,9 @@ def time_cutoff_parts(first_seen: np.ndarray, config: SplitConfig) -> np.ndarray
     return parts
 
 
-def split_interactions(interactions: pa.Table, n_users: int, n_items: int, config: SplitConfig) -> pa.Table:
+def split_interactions(
+    interactions: pa.Table, n_users: int, n_items: int, config: SplitConfig
+) -> pa.Table:
     """Split canonical interactions per user (see the module docstring for the layout).
 
     Examples

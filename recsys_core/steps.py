@@ -29,8 +29,8 @@ from recsys_core.io.ingest import ingest
 from recsys_core.matrices import SplitArrays, eval_training_matrix, full_matrix
 from recsys_core.scoring import recommendations_table, score_all_users
 from recsys_core.snapshot import (
-    AlreadyPublished,
     MANIFEST_FILE,
+    AlreadyPublished,
     publish_snapshot,
     snapshot_name,
 )
@@ -99,9 +99,12 @@ def run_split(ingest_dir: str, out_dir: str, config: SplitConfig) -> dict:
     parts = np.bincount(split.column("part").to_numpy() + 1, minlength=4)
     summary = {
         "pairs": split.num_rows,
-        "not_evaluated": int(parts[0]), "train": int(parts[1]),
-        "validation": int(parts[2]), "test": int(parts[3]),
-        "n_users": canonical.n_users, "n_items": canonical.n_items,
+        "not_evaluated": int(parts[0]),
+        "train": int(parts[1]),
+        "validation": int(parts[2]),
+        "test": int(parts[3]),
+        "n_users": canonical.n_users,
+        "n_items": canonical.n_items,
     }
     with step_output(out_dir) as staging:
         pq.write_table(split, staging / SPLIT_FILE)
@@ -123,8 +126,11 @@ def run_weight(split_dir: str, out_dir: str, config: WeightConfig, eval_mode: st
     with step_output(out_dir) as staging:
         sp.save_npz(staging / EVAL_CONFIDENCE, confidence(train, config), compressed=False)
         np.save(staging / EVAL_USERS, eval_users, allow_pickle=False)
-        sp.save_npz(staging / FULL_CONFIDENCE, confidence(full_matrix(arrays, n_users, n_items), config),
-                    compressed=False)
+        sp.save_npz(
+            staging / FULL_CONFIDENCE,
+            confidence(full_matrix(arrays, n_users, n_items), config),
+            compressed=False,
+        )
         summary = {"eval_users": len(eval_users), "eval_nnz": int(train.nnz)}
         _write_summary(staging, summary)
     return _finish(Path(out_dir), summary, started)
@@ -133,7 +139,9 @@ def run_weight(split_dir: str, out_dir: str, config: WeightConfig, eval_mode: st
 def run_train(weight_dir: str, which: str, out_dir: str, config: ALSConfig) -> dict:
     """Fit ALS on the ``eval`` or ``full`` confidence matrix; write factors.npz."""
     started = time.perf_counter()
-    matrix = sp.load_npz(Path(weight_dir) / (EVAL_CONFIDENCE if which == "eval" else FULL_CONFIDENCE))
+    matrix = sp.load_npz(
+        Path(weight_dir) / (EVAL_CONFIDENCE if which == "eval" else FULL_CONFIDENCE)
+    )
     if which == "eval":
         model_users = np.load(Path(weight_dir) / EVAL_USERS, allow_pickle=False)
     else:
@@ -141,7 +149,11 @@ def run_train(weight_dir: str, which: str, out_dir: str, config: ALSConfig) -> d
     factors = fit_als(matrix.tocsr(), config)
     with step_output(out_dir) as staging:
         save_factors(staging / FACTORS_FILE, factors, config, model_users=model_users)
-        summary = {"users": int(matrix.shape[0]), "items": int(matrix.shape[1]), "nnz": int(matrix.nnz)}
+        summary = {
+            "users": int(matrix.shape[0]),
+            "items": int(matrix.shape[1]),
+            "nnz": int(matrix.nnz),
+        }
         _write_summary(staging, summary)
     return _finish(Path(out_dir), summary, started)
 
@@ -151,14 +163,17 @@ def run_evaluate(split_dir: str, train_dir: str, out_dir: str, config: RankConfi
     started = time.perf_counter()
     arrays, _, n_items = _load_split(split_dir)
     factors, _, extra = load_factors(Path(train_dir) / FACTORS_FILE)
-    metrics = evaluate(arrays, n_items, factors.user_factors, factors.item_factors,
-                       extra["model_users"], config)
+    metrics = evaluate(
+        arrays, n_items, factors.user_factors, factors.item_factors, extra["model_users"], config
+    )
     with step_output(out_dir) as staging:
         (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
     return _finish(Path(out_dir), {"metrics": metrics}, started)
 
 
-def run_score(split_dir: str, ingest_dir: str, train_dir: str, out_dir: str, config: RankConfig) -> dict:
+def run_score(
+    split_dir: str, ingest_dir: str, train_dir: str, out_dir: str, config: RankConfig
+) -> dict:
     """Full factors → top-k for every user, with external ids, as recommendations.parquet."""
     started = time.perf_counter()
     arrays, n_users, n_items = _load_split(split_dir)
@@ -167,7 +182,8 @@ def run_score(split_dir: str, ingest_dir: str, train_dir: str, out_dir: str, con
     items, scores = score_all_users(seen, factors.user_factors, factors.item_factors, config)
     canonical = read_canonical(ingest_dir)
     table = recommendations_table(
-        items, scores,
+        items,
+        scores,
         canonical.users.column("user_id").combine_chunks(),
         canonical.items.column("item_id").combine_chunks(),
     )
@@ -196,13 +212,22 @@ def run_publish(
     if (target / MANIFEST_FILE).is_file():
         existing = json.loads((target / MANIFEST_FILE).read_text())
         if existing.get("fingerprint") == manifest.get("fingerprint"):
-            return _finish(target, {"status": "already published", "snapshot": str(target)}, started)
+            return _finish(
+                target, {"status": "already published", "snapshot": str(target)}, started
+            )
         if not overwrite:
             raise AlreadyPublished(
                 f"{target} is already published from other input or parameters (overwrite=false)"
             )
     table = pq.read_table(Path(score_dir) / RECOMMENDATIONS_FILE)
     metrics = json.loads((Path(evaluate_dir) / METRICS_FILE).read_text())
-    path = publish_snapshot(output_dir, run_date, table, metrics, Path(train_dir) / FACTORS_FILE,
-                            manifest, overwrite=True)
+    path = publish_snapshot(
+        output_dir,
+        run_date,
+        table,
+        metrics,
+        Path(train_dir) / FACTORS_FILE,
+        manifest,
+        overwrite=True,
+    )
     return _finish(path, {"status": "published", "snapshot": str(path)}, started)

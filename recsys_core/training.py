@@ -33,26 +33,32 @@ def fit_als(confidence_user_items: sp.csr_matrix, config: ALSConfig) -> Factors:
     """
     from implicit.cpu.als import AlternatingLeastSquares
 
-    model = AlternatingLeastSquares(
-        factors=config.factors,
-        regularization=config.regularization,
-        iterations=config.iterations,
-        alpha=1.0,
-        random_state=config.random_state,
-        num_threads=config.num_threads,
-        calculate_training_loss=False,
-    )
     started = time.perf_counter()
+    # implicit checks the BLAS thread count when the model is built: pin before that.
     with threadpool_limits(limits=1, user_api="blas"):
+        model = AlternatingLeastSquares(
+            factors=config.factors,
+            regularization=config.regularization,
+            iterations=config.iterations,
+            alpha=1.0,
+            random_state=config.random_state,
+            num_threads=config.num_threads,
+            calculate_training_loss=False,
+        )
         model.fit(confidence_user_items.astype(np.float32), show_progress=False)
     log.info(
         "fitted ALS %d factors x %d iterations on %s in %.1fs",
-        config.factors, config.iterations, confidence_user_items.shape, time.perf_counter() - started,
+        config.factors,
+        config.iterations,
+        confidence_user_items.shape,
+        time.perf_counter() - started,
     )
     return Factors(user_factors=model.user_factors, item_factors=model.item_factors)
 
 
-def save_factors(path: str | Path, factors: Factors, config: ALSConfig, **arrays: np.ndarray) -> None:
+def save_factors(
+    path: str | Path, factors: Factors, config: ALSConfig, **arrays: np.ndarray
+) -> None:
     """Write factors, extra arrays and the ALS parameters (as JSON text) to an npz."""
     np.savez(
         path,
@@ -66,7 +72,9 @@ def save_factors(path: str | Path, factors: Factors, config: ALSConfig, **arrays
 def load_factors(path: str | Path) -> tuple[Factors, dict, dict[str, np.ndarray]]:
     """Read what :func:`save_factors` wrote (``allow_pickle`` stays off)."""
     with np.load(path, allow_pickle=False) as data:
-        extra = {k: data[k] for k in data.files if k not in {"user_factors", "item_factors", "params"}}
+        extra = {
+            k: data[k] for k in data.files if k not in {"user_factors", "item_factors", "params"}
+        }
         return (
             Factors(user_factors=data["user_factors"], item_factors=data["item_factors"]),
             json.loads(str(data["params"])),

@@ -8,10 +8,27 @@ from prefect import get_run_logger, task
 
 from recsys_core import steps
 from recsys_core.config import ALSConfig, IngestConfig, RankConfig, SplitConfig, WeightConfig
+from recsys_core.errors import InputError
 from tasks.caching import content_key
 
 # Results are small dicts of paths and numbers: JSON, never pickle.
 CACHED = dict(cache_key_fn=content_key, persist_result=True, result_serializer="json")
+
+
+def retry_on_io_error(task, task_run, state) -> bool:
+    """Retry transient I/O failures only: bad input fails the same way every time."""
+    try:
+        state.result()
+    except InputError:
+        return False
+    except OSError:
+        return True
+    except Exception:  # noqa: BLE001 - anything else is a bug or bad data, not transient
+        return False
+    return False
+
+
+IO_RETRIES = dict(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_on_io_error)
 
 
 def _log(name: str, result: dict) -> dict:
@@ -19,7 +36,7 @@ def _log(name: str, result: dict) -> dict:
     return result
 
 
-@task(name="ingest", retries=2, retry_delay_seconds=[2, 10], **CACHED)
+@task(name="ingest", **IO_RETRIES, **CACHED)
 def ingest_task(input_path: str, input_sha256: str, out_dir: str, config: dict) -> dict:
     """Raw log → canonical interactions Parquet + id maps (input_sha256 keys the cache)."""
     return _log("ingest", steps.run_ingest(input_path, out_dir, IngestConfig(**config)))
@@ -52,14 +69,25 @@ def evaluate_task(split_dir: str, train_dir: str, out_dir: str, config: dict) ->
 @task(name="score", timeout_seconds=3600, **CACHED)
 def score_task(split_dir: str, ingest_dir: str, train_dir: str, out_dir: str, config: dict) -> dict:
     """Top-k for every user with the full model."""
-    return _log("score", steps.run_score(split_dir, ingest_dir, train_dir, out_dir, RankConfig(**config)))
+    return _log(
+        "score", steps.run_score(split_dir, ingest_dir, train_dir, out_dir, RankConfig(**config))
+    )
 
 
-@task(name="publish", retries=2, retry_delay_seconds=[2, 10])
+@task(name="publish", **IO_RETRIES)
 def publish_task(
-    output_dir: str, run_date: dt.date, score_dir: str, evaluate_dir: str, train_dir: str,
-    manifest: dict, overwrite: bool = True,
+    output_dir: str,
+    run_date: dt.date,
+    score_dir: str,
+    evaluate_dir: str,
+    train_dir: str,
+    manifest: dict,
+    overwrite: bool = True,
 ) -> dict:
     """Dated snapshot, renamed into place; LATEST replaced last."""
-    return _log("publish", steps.run_publish(output_dir, run_date, score_dir, evaluate_dir,
-                                             train_dir, manifest, overwrite=overwrite))
+    return _log(
+        "publish",
+        steps.run_publish(
+            output_dir, run_date, score_dir, evaluate_dir, train_dir, manifest, overwrite=overwrite
+        ),
+    )

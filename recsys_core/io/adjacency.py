@@ -27,9 +27,7 @@ def _split_lines(buffer: bytes) -> pa.LargeStringArray:
     if len(raw) and raw[-1] != ord("\n"):
         ends = np.append(ends, len(raw))
     offsets = np.concatenate([[0], ends]).astype(np.int64)
-    return pa.LargeStringArray.from_buffers(
-        len(ends), pa.py_buffer(offsets), pa.py_buffer(buffer)
-    )
+    return pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(buffer))
 
 
 def read_adjacency(path: str | Path) -> RawRead:

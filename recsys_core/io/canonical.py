@@ -72,10 +72,16 @@ def build_canonical(rows: pa.Table) -> Canonical:
             [(Columns.TIMESTAMP, "ascending"), (Columns.POSITION, "ascending")]
         )
     users = pa.table(
-        {Columns.USER_INDEX: pa.array(np.arange(len(user_ids), dtype=np.int32)), Columns.USER_ID: user_ids}
+        {
+            Columns.USER_INDEX: pa.array(np.arange(len(user_ids), dtype=np.int32)),
+            Columns.USER_ID: user_ids,
+        }
     )
     items = pa.table(
-        {Columns.ITEM_INDEX: pa.array(np.arange(len(item_ids), dtype=np.int32)), Columns.ITEM_ID: item_ids}
+        {
+            Columns.ITEM_INDEX: pa.array(np.arange(len(item_ids), dtype=np.int32)),
+            Columns.ITEM_ID: item_ids,
+        }
     )
     return Canonical(interactions=interactions, users=users, items=items)
 

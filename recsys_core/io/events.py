@@ -38,7 +38,9 @@ def _read_text_table(path: Path, columns: list[str]) -> tuple[pa.Table, list]:
         names = next(csv.reader(handle, delimiter=delimiter), [])
     for name in columns[:3]:
         if name not in names:
-            raise InputError(str(path), f"a header column named {name!r}", line=1, got=",".join(names))
+            raise InputError(
+                str(path), f"a header column named {name!r}", line=1, got=",".join(names)
+            )
     table = pacsv.read_csv(
         path,
         parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
@@ -59,21 +61,26 @@ def _parse_timestamps(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
         return pc.cast(ts, pa.timestamp("us", tz="UTC")), ~pc.is_null(values).to_numpy(False)
     if pa.types.is_integer(values.type):
         ok = ~pc.is_null(values).to_numpy(zero_copy_only=False)
-        return pc.cast(pc.multiply(pc.cast(values, pa.int64()), 1_000_000), pa.timestamp("us", tz="UTC")), ok
+        return pc.cast(
+            pc.multiply(pc.cast(values, pa.int64()), 1_000_000), pa.timestamp("us", tz="UTC")
+        ), ok
     text = pc.cast(values, pa.string())
     is_epoch = pc.match_substring_regex(text, r"^-?[0-9]{1,12}$").to_numpy(zero_copy_only=False)
     n = len(text)
     micros = np.zeros(n, dtype=np.int64)
     ok = np.zeros(n, dtype=bool)
     if is_epoch.any():
-        micros[is_epoch] = pc.cast(pc.filter(text, pa.array(is_epoch)), pa.int64()).to_numpy() * 1_000_000
+        micros[is_epoch] = (
+            pc.cast(pc.filter(text, pa.array(is_epoch)), pa.int64()).to_numpy() * 1_000_000
+        )
         ok[is_epoch] = True
     rest = np.flatnonzero(~is_epoch)
     if len(rest):
         # Arrow's ISO-8601 cast fails as a whole on one bad value: cast what looks right.
         candidates = pc.take(text, pa.array(rest))
         looks_iso = pc.match_substring_regex(
-            candidates, r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+            candidates,
+            r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$",
         ).to_numpy(zero_copy_only=False)
         has_zone = pc.match_substring_regex(candidates, r"(Z|[+-]\d{2}:?\d{2})$").to_numpy(False)
         # Naive times are read as UTC; times with a zone are converted to UTC.
@@ -145,8 +152,10 @@ def read_events(path: str | Path, config: IngestConfig) -> RawRead:
     )
     if malformed:
         mal = bad_rows(
-            np.array([m[0] for m in malformed]), [""] * len(malformed),
-            [m[1] for m in malformed], [m[2] for m in malformed],
+            np.array([m[0] for m in malformed]),
+            [""] * len(malformed),
+            [m[1] for m in malformed],
+            [m[2] for m in malformed],
         )
         bad = pa.concat_tables([mal, bad])
     keep = pa.array(~bad_mask)
@@ -161,7 +170,9 @@ def read_events(path: str | Path, config: IngestConfig) -> RawRead:
     if timestamps is not None:
         columns[Columns.TIMESTAMP] = pc.filter(timestamps, keep)
     return RawRead(
-        rows=pa.table(columns), bad=bad, units=n + len(malformed),
+        rows=pa.table(columns),
+        bad=bad,
+        units=n + len(malformed),
         line_label="row" if is_parquet else "line",
     )
 

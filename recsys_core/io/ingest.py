@@ -74,29 +74,43 @@ def ingest(path: str | Path, out_dir: str | Path, config: IngestConfig) -> Inges
         where = {read.line_label: first["line"]} if first["line"] > 0 else {}
         if config.bad_rows == "fail":
             raise InputError(
-                str(path), first["reason"].removeprefix("expected "), column=first["column"] or None,
-                got=first["raw"], **where,
+                str(path),
+                first["reason"].removeprefix("expected "),
+                column=first["column"] or None,
+                got=first["raw"],
+                **where,
             )
         out_dir.mkdir(parents=True, exist_ok=True)
         quarantine_path = out_dir / QUARANTINE_FILE
         pq.write_table(bad, quarantine_path)
         fraction = bad.num_rows / max(read.units, 1)
-        log.warning("quarantined %d of %d %ss from %s", bad.num_rows, read.units, read.line_label, path)
+        log.warning(
+            "quarantined %d of %d %ss from %s", bad.num_rows, read.units, read.line_label, path
+        )
         if fraction > config.max_bad_fraction:
             raise TooManyBadRows(
                 str(path),
                 f"at most {config.max_bad_fraction:.2%} bad {read.line_label}s "
                 f"(got {bad.num_rows} of {read.units}, {fraction:.2%}; see {quarantine_path})",
-                **where, column=first["column"] or None,
+                **where,
+                column=first["column"] or None,
             )
     if read.rows.num_rows == 0:
         raise InputError(str(path), "at least one interaction (user with at least one item)")
     canonical = build_canonical(read.rows)
     write_canonical(canonical, out_dir)
-    log.info("ingested %d interactions (%d users, %d items) from %s",
-             read.rows.num_rows, canonical.n_users, canonical.n_items, path)
+    log.info(
+        "ingested %d interactions (%d users, %d items) from %s",
+        read.rows.num_rows,
+        canonical.n_users,
+        canonical.n_items,
+        path,
+    )
     return IngestSummary(
-        input_format=fmt, rows=read.rows.num_rows, users=canonical.n_users,
-        items=canonical.n_items, bad_rows=bad.num_rows,
+        input_format=fmt,
+        rows=read.rows.num_rows,
+        users=canonical.n_users,
+        items=canonical.n_items,
+        bad_rows=bad.num_rows,
         quarantine_path=str(quarantine_path) if quarantine_path else None,
     )
