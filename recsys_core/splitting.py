@@ -1,8 +1,9 @@
 """Per-user splits into train / validation / test, vectorised over group offsets.
 
 Every splitter first collapses repeats: one row per distinct (user, item), its weight the
-sum of the repeats' weights and its place the first occurrence (interaction order, i.e.
-the canonical row order). The result has ``user_index``, ``item_index``, ``weight`` and
+sum of the repeats' weights and its place the first occurrence in interaction order
+(``timestamp`` when present, then ``position``; the table's row order does not matter).
+The result has ``user_index``, ``item_index``, ``weight`` and
 ``part`` (see :class:`recsys_core.columns.Parts`), rows sorted by user then first occurrence.
 
 Users with fewer than ``min_user_items`` distinct items get part ``NOT_EVALUATED`` (-1):
@@ -110,10 +111,18 @@ def split_interactions(
     >>> s.column("item_index").to_pylist(), s.column("part").to_pylist()
     ([5, 4, 3, 2, 1], [0, 0, 0, 1, 2])
     """
+    # Interaction order is (timestamp, position), never the table's row order.
+    position = interactions.column(Columns.POSITION).to_numpy()
+    timestamps = None
+    if Columns.TIMESTAMP in interactions.column_names:
+        timestamps = interactions.column(Columns.TIMESTAMP).cast(pa.int64()).to_numpy()
+        order = np.lexsort((position, timestamps))
+    else:
+        order = np.argsort(position, kind="stable")
     users, items, weights, first_row = collapse_repeats(
-        interactions.column(Columns.USER_INDEX).to_numpy(),
-        interactions.column(Columns.ITEM_INDEX).to_numpy(),
-        interactions.column(Columns.WEIGHT).to_numpy().astype(np.float64),
+        interactions.column(Columns.USER_INDEX).to_numpy()[order],
+        interactions.column(Columns.ITEM_INDEX).to_numpy()[order],
+        interactions.column(Columns.WEIGHT).to_numpy().astype(np.float64)[order],
         n_items,
     )
     rank, size = rank_within_user(users, n_users)
@@ -122,10 +131,9 @@ def split_interactions(
     elif config.strategy == "leave_k_out":
         parts = leave_k_out_parts(users, size, n_users, config)
     elif config.strategy == "time_cutoff":
-        if Columns.TIMESTAMP not in interactions.column_names:
+        if timestamps is None:
             raise ValueError("time_cutoff split needs timestamped interactions")
-        ts = interactions.column(Columns.TIMESTAMP).cast(pa.int64()).to_numpy()
-        parts = time_cutoff_parts(ts[first_row], config)
+        parts = time_cutoff_parts(timestamps[order][first_row], config)
     else:
         raise ValueError(f"unknown split strategy {config.strategy!r}")
     parts[size < config.min_user_items] = Parts.NOT_EVALUATED
