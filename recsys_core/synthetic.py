@@ -25,10 +25,10 @@ def synthetic_pairs(
     lengths = np.clip(rng.poisson(mean_items, n_users), 3, n_items // 2)
     user_cluster = rng.integers(0, n_clusters, n_users)
     item_cluster = rng.integers(0, n_clusters, n_items)
-    popularity = rng.zipf(1.6, n_items).astype(np.float64)
+    popularity = 1.0 + rng.pareto(2.0, n_items)  # a tail, but tastes dominate
     users = np.repeat(np.arange(n_users), lengths)
-    # Score every (user, item) once: in-taste items weigh 8x; take each user's top draws.
-    affinity = np.where(user_cluster[:, None] == item_cluster[None, :], 8.0, 1.0) * popularity
+    # Score every (user, item) once: in-taste items weigh 20x; take each user's top draws.
+    affinity = np.where(user_cluster[:, None] == item_cluster[None, :], 20.0, 1.0) * popularity
     keys = rng.random((n_users, n_items)) ** (1.0 / affinity)  # weighted sampling w/o replacement
     ranked = np.argsort(-keys, axis=1)
     chosen = ranked[np.arange(n_items)[None, :] < lengths[:, None]]

@@ -1,0 +1,43 @@
+"""Shared fixtures. Prefect state goes to a temporary home so runs never leak caches."""
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Before anything imports prefect: cached results live under PREFECT_HOME/storage and
+# would otherwise leak between test sessions (../shared/PREFECT_NOTES.md).
+_PREFECT_HOME = tempfile.mkdtemp(prefix="recsys-test-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.pop("PREFECT_API_URL", None)
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+GOWALLA = SHARED / "data" / "gowalla" / "train.txt"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One throw-away Prefect API for the whole session (entering takes 12-40 s here)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def synthetic_adjacency(tmp_path_factory) -> Path:
+    from recsys_core.synthetic import synthetic_pairs, write_adjacency
+
+    users, items = synthetic_pairs(n_users=300, n_items=200, seed=0)
+    return write_adjacency(tmp_path_factory.mktemp("data") / "train.txt", users, items, id_offset=1000)
+
+
+@pytest.fixture(scope="session")
+def gowalla() -> Path:
+    if not GOWALLA.is_file():
+        pytest.skip(f"real data absent: {GOWALLA} (../shared is not beside this clone)")
+    return GOWALLA

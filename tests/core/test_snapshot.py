@@ -1,0 +1,119 @@
+"""Atomic publish, LATEST, readers (pyarrow, pandas, DuckDB) and verification."""
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pytest
+
+from recsys_core.snapshot import (
+    NON_PARQUET_PREFIXES,
+    AlreadyPublished,
+    SnapshotError,
+    latest_snapshot,
+    publish_snapshot,
+    published_dates,
+    read_recommendations,
+    verify_snapshot,
+)
+
+
+def _recs(n_users=50, k=3, offset=0):
+    return pa.table(
+        {
+            "user_id": pa.array(np.repeat(np.arange(n_users) + offset, k)),
+            "rank": pa.array(np.tile(np.arange(1, k + 1, dtype=np.int16), n_users)),
+            "item_id": pa.array([f"i{j}" for j in range(n_users * k)]),
+            "score": pa.array(np.linspace(1, 0, n_users * k, dtype=np.float32)),
+        }
+    )
+
+
+@pytest.fixture
+def model(tmp_path):
+    path = tmp_path / "factors.npz"
+    np.savez(path, user_factors=np.zeros((2, 2)), item_factors=np.zeros((3, 2)))
+    return path
+
+
+def _publish(out, day, model, **kwargs):
+    return publish_snapshot(out, dt.date.fromisoformat(day), _recs(), {"test": {"recall@3": 0.5}},
+                            model, {"input_sha256": "abc"}, **kwargs)
+
+
+def test_publish_layout_manifest_and_latest(tmp_path, model):
+    out = tmp_path / "out"
+    folder = _publish(out, "2026-11-20", model)
+    assert folder.name == "dt=2026-11-20"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "manifest.json", "metrics.json", "model.npz", "recommendations.parquet"]
+    manifest = verify_snapshot(folder)
+    assert manifest["schema_version"] == 1 and manifest["run_date"] == "2026-11-20"
+    assert manifest["rows"]["recommendations"] == 150
+    assert (out / "LATEST").read_text().strip() == "dt=2026-11-20"
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no staging left
+
+
+def test_latest_names_the_newest_date_even_after_a_backfill(tmp_path, model):
+    out = tmp_path / "out"
+    _publish(out, "2026-11-21", model)
+    _publish(out, "2026-11-19", model)
+    assert latest_snapshot(out).name == "dt=2026-11-21"
+    assert published_dates(out) == ["dt=2026-11-19", "dt=2026-11-21"]
+
+
+def test_overwrite_false_refuses(tmp_path, model):
+    out = tmp_path / "out"
+    _publish(out, "2026-11-20", model)
+    with pytest.raises(AlreadyPublished):
+        _publish(out, "2026-11-20", model, overwrite=False)
+
+
+def test_failed_publish_leaves_previous_snapshot_intact(tmp_path, model):
+    out = tmp_path / "out"
+    before = _publish(out, "2026-11-20", model)
+    manifest = (before / "manifest.json").read_text()
+    with pytest.raises(FileNotFoundError):
+        publish_snapshot(out, dt.date(2026, 11, 20), _recs(), {}, tmp_path / "missing.npz", {})
+    assert (before / "manifest.json").read_text() == manifest
+    assert verify_snapshot(before)
+    assert sorted(p.name for p in out.iterdir()) == ["LATEST", "dt=2026-11-20"]
+
+
+def test_verify_detects_tampering(tmp_path, model):
+    folder = _publish(tmp_path / "out", "2026-11-20", model)
+    (folder / "metrics.json").write_text(json.dumps({"test": {"recall@3": 0.9}}))
+    with pytest.raises(SnapshotError, match="sha256"):
+        verify_snapshot(folder)
+
+
+def test_readers_pyarrow_pandas_duckdb(tmp_path, model):
+    out = tmp_path / "out"
+    _publish(out, "2026-11-20", model)
+    _publish(out, "2026-11-21", model)
+    table = ds.dataset(out, format="parquet", partitioning="hive",
+                       ignore_prefixes=NON_PARQUET_PREFIXES).to_table()
+    assert table.num_rows == 300 and "dt" in table.column_names
+    frame = pd.read_parquet(out, ignore_prefixes=NON_PARQUET_PREFIXES)
+    assert len(frame) == 300
+    duckdb = pytest.importorskip("duckdb")
+    count = duckdb.sql(
+        f"select count(*) from read_parquet('{out}/dt=*/recommendations.parquet', hive_partitioning=true)"
+    ).fetchall()[0][0]
+    assert count == 300
+
+
+def test_read_recommendations_filters_users_and_dates(tmp_path, model):
+    out = tmp_path / "out"
+    _publish(out, "2026-11-20", model)
+    picked = read_recommendations(out, user_ids=[3, 7])
+    assert sorted(set(picked.column("user_id").to_pylist())) == [3, 7]
+    assert picked.num_rows == 6
+    assert read_recommendations(out, run_date="2026-11-20").num_rows == 150
+    with pytest.raises(SnapshotError):
+        read_recommendations(out, run_date="2026-11-19")
+    with pytest.raises(SnapshotError):
+        read_recommendations(tmp_path / "empty")

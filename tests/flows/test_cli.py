@@ -1,0 +1,41 @@
+"""The CLI contract: params merged over defaults, errors on stderr with a non-zero exit."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def _cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "flows.nightly", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_unknown_parameter_is_rejected_before_anything_runs():
+    result = _cli("--params", '{"factorz": 8}')
+    assert result.returncode == 1
+    assert "factorz" in result.stderr and result.stdout == ""
+
+
+def test_out_of_range_parameter_is_rejected():
+    result = _cli("--params", '{"top_k": 0}')
+    assert result.returncode == 1 and "top_k" in result.stderr
+
+
+@pytest.mark.slow
+def test_cli_run_prints_snapshot_last_and_fails_loudly(synthetic_adjacency, tmp_path):
+    params = ('{"input_path": "%s", "output_dir": "%s", "factors": 8, "iterations": 3, '
+              '"run_date": "2026-11-21"}') % (synthetic_adjacency, tmp_path / "out")
+    ok = _cli("--params", params)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    lines = ok.stdout.strip().splitlines()
+    assert lines[-1] == str(tmp_path / "out" / "dt=2026-11-21")
+    assert any(line.startswith("train-eval") for line in lines)
+    assert any(line.startswith("recall@20") for line in lines)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1 2\nx 3\n")
+    failed = _cli("--params", '{"input_path": "%s", "output_dir": "%s"}' % (bad, tmp_path / "o2"))
+    assert failed.returncode == 1
+    assert "bad.txt, line 2, column '1'" in failed.stderr
