@@ -14,7 +14,11 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 OUTPUT_DIR ?= out
 PARAMS ?= {"output_dir": "$(OUTPUT_DIR)"}
 
-.PHONY: install run test test-fast lint format bench clean
+PREFECT_PORT ?= 4200
+POOL ?= recsys
+LOCAL_API := http://127.0.0.1:$(PREFECT_PORT)/api
+
+.PHONY: install run test test-fast lint format bench clean server deploy worker backfill
 
 install: $(STAMP)  ## virtual environment in .venv with pinned dependencies (quick when done)
 
@@ -40,6 +44,29 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+server: install  ## local Prefect server on 127.0.0.1 (state in .state/), unless PREFECT_API_URL is set
+	@if [ -n "$$PREFECT_API_URL" ]; then \
+		echo "PREFECT_API_URL is set ($$PREFECT_API_URL): using that server, not starting one."; \
+	else \
+		echo "Prefect UI/API on $(LOCAL_API) (PREFECT_HOME=$$PREFECT_HOME)"; \
+		$(VENV)/bin/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT); \
+	fi
+
+# deploy/worker talk to PREFECT_API_URL, defaulting to the server `make server` starts.
+deploy worker: export PREFECT_API_URL ?= $(LOCAL_API)
+
+deploy: install  ## create the work pool if missing, then deploy everything in prefect.yaml
+	$(VENV)/bin/prefect work-pool inspect $(POOL) > /dev/null 2>&1 \
+		|| $(VENV)/bin/prefect work-pool create $(POOL) --type process
+	$(VENV)/bin/prefect --no-prompt deploy --all
+
+worker: install  ## a process worker on the pool (Ctrl-C twice, or kill, to stop)
+	$(VENV)/bin/prefect worker start --pool $(POOL)
+
+backfill: install  ## make backfill START=2026-11-18 END=2026-11-20 [OVERWRITE=1] [PARAMS='{...}']
+	$(PY) -m flows.backfill --start $(START) --end $(END) $(if $(OVERWRITE),--overwrite) \
+		--params '$(PARAMS)'
 
 clean:
 	rm -rf $(VENV) $(STATE) out .pytest_cache .ruff_cache

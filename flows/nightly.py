@@ -104,6 +104,7 @@ def nightly(
     max_bad_fraction: float = DEFAULTS.max_bad_fraction,
     work_dir: str | None = DEFAULTS.work_dir,
     overwrite: bool = DEFAULTS.overwrite,
+    keep_last: int = DEFAULTS.keep_last,
     timezone: str = DEFAULTS.timezone,
 ) -> dict:
     """Turn an implicit-feedback log into a dated recommendations snapshot."""
@@ -209,6 +210,7 @@ def nightly(
         train_dir=train_full["dir"],
         manifest=manifest,
         overwrite=params.overwrite,
+        keep_last=params.keep_last,
     )
     total = round(time.perf_counter() - started, 3)
     metrics = evaluated["metrics"]

@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import zoneinfo
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from recsys_core.config import ALSConfig, IngestConfig, RankConfig, SplitConfig, WeightConfig
 
@@ -52,7 +53,17 @@ class NightlyParams(BaseModel):
     max_bad_fraction: float = Field(0.01, ge=0, le=1)
     work_dir: str | None = None
     overwrite: bool = True
+    keep_last: int = Field(14, ge=1)
     timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r} (expected an IANA name)") from exc
+        return value
 
     @model_validator(mode="after")
     def _cutoffs_for_time_split(self) -> NightlyParams:
@@ -108,7 +119,15 @@ class NightlyParams(BaseModel):
 
     def fingerprint(self, input_sha256: str, code_version: str) -> str:
         """What makes two runs "the same": input content, model parameters and code."""
-        where = {"input_path", "output_dir", "run_date", "work_dir", "overwrite", "timezone"}
+        where = {
+            "input_path",
+            "output_dir",
+            "run_date",
+            "work_dir",
+            "overwrite",
+            "keep_last",
+            "timezone",
+        }
         payload = json.dumps(self.model_dump(mode="json", exclude=where), sort_keys=True)
         return hashlib.sha256(f"{input_sha256}|{payload}|{code_version}".encode()).hexdigest()
 

@@ -153,6 +153,26 @@ def publish_snapshot(
     return target
 
 
+def apply_retention(output_dir: str | Path, keep_last: int) -> list[str]:
+    """Remove all but the newest ``keep_last`` snapshots; never the one ``LATEST`` names.
+
+    Called only after a successful publish, so a failing night never deletes anything.
+    Returns the removed folder names.
+    """
+    if keep_last < 1:
+        raise ValueError("keep_last must be at least 1")
+    root = Path(output_dir)
+    dates = published_dates(root)
+    pointer = root / LATEST_FILE
+    protected = pointer.read_text().strip() if pointer.is_file() else None
+    doomed = [name for name in dates[: max(len(dates) - keep_last, 0)] if name != protected]
+    for name in doomed:
+        retired = root / f".retired-{name}-{uuid.uuid4().hex}"
+        os.rename(root / name, retired)  # readers stop seeing it at once, then delete
+        shutil.rmtree(retired, ignore_errors=True)
+    return doomed
+
+
 def latest_snapshot(output_dir: str | Path) -> Path | None:
     """The folder ``LATEST`` names, or None when nothing is published yet."""
     pointer = Path(output_dir) / LATEST_FILE

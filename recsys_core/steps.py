@@ -31,6 +31,7 @@ from recsys_core.scoring import recommendations_table, score_all_users
 from recsys_core.snapshot import (
     MANIFEST_FILE,
     AlreadyPublished,
+    apply_retention,
     publish_snapshot,
     snapshot_name,
 )
@@ -201,8 +202,11 @@ def run_publish(
     manifest: dict,
     *,
     overwrite: bool = True,
+    keep_last: int = 14,
 ) -> dict:
-    """Publish the dated snapshot; a date already published with the same fingerprint is kept.
+    """Publish the dated snapshot, then apply retention (``keep_last`` newest dates).
+
+    A date already published with the same fingerprint is kept as it is.
 
     ``manifest["fingerprint"]`` (input sha256 + parameters + code version) decides whether
     an existing snapshot is "the same run": then nothing is rewritten.
@@ -230,4 +234,7 @@ def run_publish(
         manifest,
         overwrite=True,
     )
-    return _finish(path, {"status": "published", "snapshot": str(path)}, started)
+    removed = apply_retention(output_dir, keep_last)
+    return _finish(
+        path, {"status": "published", "snapshot": str(path), "removed": removed}, started
+    )

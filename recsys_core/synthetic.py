@@ -35,7 +35,9 @@ def synthetic_pairs(
     return users, chosen
 
 
-def write_adjacency(path: str | Path, users: np.ndarray, items: np.ndarray, id_offset: int = 0) -> Path:
+def write_adjacency(
+    path: str | Path, users: np.ndarray, items: np.ndarray, id_offset: int = 0
+) -> Path:
     """Write ``user item item …`` lines (ids shifted by ``id_offset``)."""
     path = Path(path)
     boundaries = np.flatnonzero(np.diff(users)) + 1

@@ -83,11 +83,17 @@ def publish_task(
     train_dir: str,
     manifest: dict,
     overwrite: bool = True,
+    keep_last: int = 14,
 ) -> dict:
-    """Dated snapshot, renamed into place; LATEST replaced last."""
-    return _log(
-        "publish",
-        steps.run_publish(
-            output_dir, run_date, score_dir, evaluate_dir, train_dir, manifest, overwrite=overwrite
-        ),
+    """Dated snapshot, renamed into place; LATEST replaced last; then retention."""
+    result = steps.run_publish(
+        output_dir,
+        run_date,
+        score_dir,
+        evaluate_dir,
+        train_dir,
+        manifest,
+        overwrite=overwrite,
+        keep_last=keep_last,
     )
+    return _log("publish", result)

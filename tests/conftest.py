@@ -33,7 +33,9 @@ def synthetic_adjacency(tmp_path_factory) -> Path:
     from recsys_core.synthetic import synthetic_pairs, write_adjacency
 
     users, items = synthetic_pairs(n_users=300, n_items=200, seed=0)
-    return write_adjacency(tmp_path_factory.mktemp("data") / "train.txt", users, items, id_offset=1000)
+    return write_adjacency(
+        tmp_path_factory.mktemp("data") / "train.txt", users, items, id_offset=1000
+    )
 
 
 @pytest.fixture(scope="session")

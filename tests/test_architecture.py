@@ -12,9 +12,13 @@ def test_recsys_core_never_imports_prefect():
         ".".join(p.relative_to(ROOT).with_suffix("").parts)
         for p in (ROOT / "recsys_core").rglob("*.py")
     )
-    code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + (
-        "bad = [m for m in sys.modules if m == 'prefect' or m.startswith('prefect.')]\n"
-        "print(bad)\nsys.exit(1 if bad else 0)\n"
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in modules)
+        + (
+            "bad = [m for m in sys.modules if m == 'prefect' or m.startswith('prefect.')]\n"
+            "print(bad)\nsys.exit(1 if bad else 0)\n"
+        )
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -23,7 +27,8 @@ def test_recsys_core_never_imports_prefect():
 
 def test_no_prefect_import_statement_in_core():
     offenders = [
-        str(p) for p in (ROOT / "recsys_core").rglob("*.py")
+        str(p)
+        for p in (ROOT / "recsys_core").rglob("*.py")
         if "import prefect" in p.read_text() or "from prefect" in p.read_text()
     ]
     assert offenders == []

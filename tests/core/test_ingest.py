@@ -69,8 +69,9 @@ def test_events_csv_strengths_string_ids_and_time_order(tmp_path):
 
 def test_events_tsv_and_custom_columns_and_mapping(tmp_path):
     src = _write(tmp_path, "e.tsv", "who\twhat\tkind\n7\t1\tlike\n8\t1\tbuy\n")
-    config = IngestConfig(user_col="who", item_col="what", event_col="kind",
-                          event_strengths={"like": 1.0, "buy": 5.0})
+    config = IngestConfig(
+        user_col="who", item_col="what", event_col="kind", event_strengths={"like": 1.0, "buy": 5.0}
+    )
     ingest(src, tmp_path / "out", config)
     canonical = read_canonical(tmp_path / "out")
     assert canonical.users.column("user_id").type == pa.int64()
@@ -104,7 +105,9 @@ def test_events_missing_column_is_named(tmp_path):
 
 
 def test_events_parquet_keeps_id_types_and_reports_rows(tmp_path):
-    table = pa.table({"UserID": [5, 6, 7], "ProductCode": ["a", "b", "c"], "Event": ["view", "click", "nope"]})
+    table = pa.table(
+        {"UserID": [5, 6, 7], "ProductCode": ["a", "b", "c"], "Event": ["view", "click", "nope"]}
+    )
     pq.write_table(table, tmp_path / "e.parquet")
     with pytest.raises(InputError, match="row 3, column 'Event'"):
         ingest(tmp_path / "e.parquet", tmp_path / "out", IngestConfig())
@@ -131,9 +134,15 @@ def test_interactions_parquet_weights_and_errors(tmp_path):
 
 
 def test_quarantine_writes_bad_rows_and_respects_threshold(tmp_path):
-    lines = ["UserID,ProductCode,Event"] + [f"u{i},{i},view" for i in range(98)] + ["u1,1,buy", "u2,,view"]
+    lines = (
+        ["UserID,ProductCode,Event"]
+        + [f"u{i},{i},view" for i in range(98)]
+        + ["u1,1,buy", "u2,,view"]
+    )
     src = _write(tmp_path, "e.csv", "\n".join(lines) + "\n")
-    summary = ingest(src, tmp_path / "ok", IngestConfig(bad_rows="quarantine", max_bad_fraction=0.05))
+    summary = ingest(
+        src, tmp_path / "ok", IngestConfig(bad_rows="quarantine", max_bad_fraction=0.05)
+    )
     quarantine = pq.read_table(tmp_path / "ok" / QUARANTINE_FILE).to_pydict()
     assert summary.bad_rows == 2 and summary.rows == 98
     assert quarantine["line"] == [100, 101]

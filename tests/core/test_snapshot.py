@@ -40,8 +40,15 @@ def model(tmp_path):
 
 
 def _publish(out, day, model, **kwargs):
-    return publish_snapshot(out, dt.date.fromisoformat(day), _recs(), {"test": {"recall@3": 0.5}},
-                            model, {"input_sha256": "abc"}, **kwargs)
+    return publish_snapshot(
+        out,
+        dt.date.fromisoformat(day),
+        _recs(),
+        {"test": {"recall@3": 0.5}},
+        model,
+        {"input_sha256": "abc"},
+        **kwargs,
+    )
 
 
 def test_publish_layout_manifest_and_latest(tmp_path, model):
@@ -49,7 +56,11 @@ def test_publish_layout_manifest_and_latest(tmp_path, model):
     folder = _publish(out, "2026-11-20", model)
     assert folder.name == "dt=2026-11-20"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "manifest.json", "metrics.json", "model.npz", "recommendations.parquet"]
+        "manifest.json",
+        "metrics.json",
+        "model.npz",
+        "recommendations.parquet",
+    ]
     manifest = verify_snapshot(folder)
     assert manifest["schema_version"] == 1 and manifest["run_date"] == "2026-11-20"
     assert manifest["rows"]["recommendations"] == 150
@@ -94,15 +105,16 @@ def test_readers_pyarrow_pandas_duckdb(tmp_path, model):
     out = tmp_path / "out"
     _publish(out, "2026-11-20", model)
     _publish(out, "2026-11-21", model)
-    table = ds.dataset(out, format="parquet", partitioning="hive",
-                       ignore_prefixes=NON_PARQUET_PREFIXES).to_table()
+    table = ds.dataset(
+        out, format="parquet", partitioning="hive", ignore_prefixes=NON_PARQUET_PREFIXES
+    ).to_table()
     assert table.num_rows == 300 and "dt" in table.column_names
     frame = pd.read_parquet(out, ignore_prefixes=NON_PARQUET_PREFIXES)
     assert len(frame) == 300
     duckdb = pytest.importorskip("duckdb")
-    count = duckdb.sql(
-        f"select count(*) from read_parquet('{out}/dt=*/recommendations.parquet', hive_partitioning=true)"
-    ).fetchall()[0][0]
+    pattern = f"{out}/dt=*/recommendations.parquet"
+    query = f"select count(*) from read_parquet('{pattern}', hive_partitioning=true)"
+    count = duckdb.sql(query).fetchall()[0][0]
     assert count == 300
 
 

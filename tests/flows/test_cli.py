@@ -1,5 +1,6 @@
 """The CLI contract: params merged over defaults, errors on stderr with a non-zero exit."""
 
+import json
 import subprocess
 import sys
 
@@ -9,8 +10,13 @@ from tests.conftest import ROOT
 
 
 def _cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "flows.nightly", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "flows.nightly", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_unknown_parameter_is_rejected_before_anything_runs():
@@ -26,8 +32,15 @@ def test_out_of_range_parameter_is_rejected():
 
 @pytest.mark.slow
 def test_cli_run_prints_snapshot_last_and_fails_loudly(synthetic_adjacency, tmp_path):
-    params = ('{"input_path": "%s", "output_dir": "%s", "factors": 8, "iterations": 3, '
-              '"run_date": "2026-11-21"}') % (synthetic_adjacency, tmp_path / "out")
+    params = json.dumps(
+        {
+            "input_path": str(synthetic_adjacency),
+            "output_dir": str(tmp_path / "out"),
+            "factors": 8,
+            "iterations": 3,
+            "run_date": "2026-11-21",
+        }
+    )
     ok = _cli("--params", params)
     assert ok.returncode == 0, ok.stderr[-2000:]
     lines = ok.stdout.strip().splitlines()
@@ -36,6 +49,7 @@ def test_cli_run_prints_snapshot_last_and_fails_loudly(synthetic_adjacency, tmp_
     assert any(line.startswith("recall@20") for line in lines)
     bad = tmp_path / "bad.txt"
     bad.write_text("1 2\nx 3\n")
-    failed = _cli("--params", '{"input_path": "%s", "output_dir": "%s"}' % (bad, tmp_path / "o2"))
+    bad_params = {"input_path": str(bad), "output_dir": str(tmp_path / "o2")}
+    failed = _cli("--params", json.dumps(bad_params))
     assert failed.returncode == 1
     assert "bad.txt, line 2, column '1'" in failed.stderr

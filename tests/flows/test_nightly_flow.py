@@ -16,7 +16,9 @@ def _states(result):
     return {row["step"]: row["state"] for row in result["timings"]}
 
 
-def test_flow_twice_second_run_is_cached_and_identical(prefect_harness, synthetic_adjacency, tmp_path):
+def test_flow_twice_second_run_is_cached_and_identical(
+    prefect_harness, synthetic_adjacency, tmp_path
+):
     from flows.nightly import nightly
 
     params = {**SMALL, "input_path": str(synthetic_adjacency), "output_dir": str(tmp_path / "out")}
@@ -67,8 +69,9 @@ def test_events_input_keeps_string_ids(prefect_harness, tmp_path):
 
     users, items = synthetic_pairs(n_users=120, n_items=80, seed=3)
     src = write_events_csv(tmp_path / "events.csv", users, items)
-    result = nightly(**SMALL, input_path=str(src), output_dir=str(tmp_path / "out"),
-                     split_strategy="leave_k_out")
+    result = nightly(
+        **SMALL, input_path=str(src), output_dir=str(tmp_path / "out"), split_strategy="leave_k_out"
+    )
     recs = pq.read_table(result["snapshot"] + "/recommendations.parquet")
     assert recs.schema.field("user_id").type == "string"
     assert all(len(i) == 12 and i.startswith("0") for i in recs.column("item_id").to_pylist()[:50])
@@ -88,7 +91,11 @@ def test_bad_input_fails_the_run_and_publishes_nothing(prefect_harness, tmp_path
 def test_seed_mode_flow_on_synthetic(prefect_harness, synthetic_adjacency, tmp_path):
     from flows.nightly import nightly
 
-    result = nightly(**SMALL, input_path=str(synthetic_adjacency), output_dir=str(tmp_path / "o"),
-                     eval_mode="seed")
+    result = nightly(
+        **SMALL,
+        input_path=str(synthetic_adjacency),
+        output_dir=str(tmp_path / "o"),
+        eval_mode="seed",
+    )
     assert 0 < result["metrics"]["test"]["recall@10"] <= 1
     assert np.isfinite(result["flow_s"])

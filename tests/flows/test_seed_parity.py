@@ -8,14 +8,28 @@ import pytest
 
 # ../shared/data/README.md: seed 000's configuration reproduced on gowalla/train.txt.
 EXPECTED = {
-    "validation": {"recall@20": 0.1573, "precision@20": 0.0168, "map@20": 0.0483, "ndcg@20": 0.0834},
+    "validation": {
+        "recall@20": 0.1573,
+        "precision@20": 0.0168,
+        "map@20": 0.0483,
+        "ndcg@20": 0.0834,
+    },
     "test": {"recall@20": 0.1334, "precision@20": 0.0310, "map@20": 0.0450, "ndcg@20": 0.0935},
 }
 SEED_000 = {
-    "factors": 256, "regularization": 0.02, "iterations": 40, "alpha": 30.0,
-    "bm25_k1": 100.0, "bm25_b": 0.8, "bm25_direction": "user_items",
-    "popularity_weight": 0.15, "top_k": 20, "min_user_items": 5, "random_state": 42,
-    "eval_mode": "seed", "run_date": "2026-11-20",
+    "factors": 256,
+    "regularization": 0.02,
+    "iterations": 40,
+    "alpha": 30.0,
+    "bm25_k1": 100.0,
+    "bm25_b": 0.8,
+    "bm25_direction": "user_items",
+    "popularity_weight": 0.15,
+    "top_k": 20,
+    "min_user_items": 5,
+    "random_state": 42,
+    "eval_mode": "seed",
+    "run_date": "2026-11-20",
 }
 
 
