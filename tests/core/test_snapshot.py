@@ -129,3 +129,29 @@ def test_read_recommendations_filters_users_and_dates(tmp_path, model):
         read_recommendations(out, run_date="2026-11-19")
     with pytest.raises(SnapshotError):
         read_recommendations(tmp_path / "empty")
+
+
+def test_retention_keeps_exactly_keep_last_and_latest(tmp_path, model):
+    from recsys_core.snapshot import apply_retention
+
+    out = tmp_path / "out"
+    for day in ["2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19", "2026-11-20"]:
+        _publish(out, day, model)
+    removed = apply_retention(out, keep_last=3)
+    assert removed == ["dt=2026-11-16", "dt=2026-11-17"]
+    assert published_dates(out) == ["dt=2026-11-18", "dt=2026-11-19", "dt=2026-11-20"]
+    assert latest_snapshot(out).name in published_dates(out)
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+
+
+def test_retention_never_removes_latest_target(tmp_path, model):
+    from recsys_core.snapshot import apply_retention
+
+    out = tmp_path / "out"
+    for day in ["2026-11-18", "2026-11-19", "2026-11-20"]:
+        _publish(out, day, model)
+    (out / "LATEST").write_text("dt=2026-11-18\n")  # e.g. an operator pinned a rollback
+    apply_retention(out, keep_last=1)
+    assert published_dates(out) == ["dt=2026-11-18", "dt=2026-11-20"]
+    with pytest.raises(ValueError):
+        apply_retention(out, keep_last=0)
