@@ -21,6 +21,7 @@ LOCAL_API := http://127.0.0.1:$(PREFECT_PORT)/api
 .PHONY: install run test test-fast lint format bench clean server deploy worker backfill
 
 install: $(STAMP)  ## virtual environment in .venv with pinned dependencies (quick when done)
+	@mkdir -p "$$PREFECT_HOME"  # Prefect cannot create it when its parent is missing
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
