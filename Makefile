@@ -69,5 +69,8 @@ backfill: install  ## make backfill START=2026-11-18 END=2026-11-20 [OVERWRITE=1
 	$(PY) -m flows.backfill --start $(START) --end $(END) $(if $(OVERWRITE),--overwrite) \
 		--params '$(PARAMS)'
 
+bench: install  ## benchmark on ../shared Gowalla (or INPUT=path); writes benchmarks/results/
+	$(PY) -m benchmarks.bench $(if $(INPUT),--input $(INPUT)) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) $(STATE) out .pytest_cache .ruff_cache

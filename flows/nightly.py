@@ -91,6 +91,8 @@ def nightly(
     min_user_items: int = DEFAULTS.min_user_items,
     random_state: int = DEFAULTS.random_state,
     eval_mode: Literal["standard", "seed"] = DEFAULTS.eval_mode,
+    full_schedule: Literal["cold", "warm"] = DEFAULTS.full_schedule,
+    warm_iterations: int = DEFAULTS.warm_iterations,
     split_strategy: Literal["ordered", "leave_k_out", "time_cutoff"] = DEFAULTS.split_strategy,
     leave_k: int = DEFAULTS.leave_k,
     validation_cutoff: str | None = DEFAULTS.validation_cutoff,
@@ -165,13 +167,16 @@ def nightly(
         out_dir=step_dir(work, "evaluate", split["dir"], train_eval["dir"], as_dict(rank_cfg)),
         config=as_dict(rank_cfg),
     )
+    full_cfg = params.full_als_config()
+    warm_dir = train_eval["dir"] if params.full_schedule == "warm" else None
     train_full = run(
         "train-full",
         train_task,
         weight_dir=weighted["dir"],
         which="full",
-        out_dir=step_dir(work, "train-full", weighted["dir"], as_dict(als_cfg)),
-        config=as_dict(als_cfg),
+        out_dir=step_dir(work, "train-full", weighted["dir"], as_dict(full_cfg), warm_dir),
+        config=as_dict(full_cfg),
+        warm_start_dir=warm_dir,
     )
     scored = run(
         "score",

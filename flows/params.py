@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import zoneinfo
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -40,6 +41,8 @@ class NightlyParams(BaseModel):
     min_user_items: int = Field(5, ge=1)
     random_state: int = 42
     eval_mode: Literal["standard", "seed"] = "standard"
+    full_schedule: Literal["cold", "warm"] = "warm"
+    warm_iterations: int = Field(5, ge=1, le=1000)
     split_strategy: Literal["ordered", "leave_k_out", "time_cutoff"] = "ordered"
     leave_k: int = Field(1, ge=1)
     validation_cutoff: str | None = None
@@ -111,6 +114,12 @@ class NightlyParams(BaseModel):
             iterations=self.iterations,
             random_state=self.random_state,
         )
+
+    def full_als_config(self) -> ALSConfig:
+        """The serving model's schedule: seed 000's cold start, or warm from the eval model."""
+        if self.full_schedule == "warm":
+            return replace(self.als_config(), iterations=self.warm_iterations)
+        return self.als_config()
 
     def rank_config(self) -> RankConfig:
         return RankConfig(

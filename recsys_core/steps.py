@@ -113,7 +113,8 @@ def run_split(ingest_dir: str, out_dir: str, config: SplitConfig) -> dict:
     return _finish(Path(out_dir), summary, started)
 
 
-def _load_split(split_dir: str) -> tuple[SplitArrays, int, int]:
+def load_split(split_dir: str) -> tuple[SplitArrays, int, int]:
+    """The split table and its (n_users, n_items), as the split step wrote them."""
     info = json.loads((Path(split_dir) / SUMMARY_FILE).read_text())
     arrays = SplitArrays.from_table(pq.read_table(Path(split_dir) / SPLIT_FILE))
     return arrays, info["n_users"], info["n_items"]
@@ -122,7 +123,7 @@ def _load_split(split_dir: str) -> tuple[SplitArrays, int, int]:
 def run_weight(split_dir: str, out_dir: str, config: WeightConfig, eval_mode: str) -> dict:
     """Split → BM25 + alpha confidence matrices for the evaluation and the full model."""
     started = time.perf_counter()
-    arrays, n_users, n_items = _load_split(split_dir)
+    arrays, n_users, n_items = load_split(split_dir)
     eval_users, train = eval_training_matrix(arrays, n_users, n_items, eval_mode)
     with step_output(out_dir) as staging:
         sp.save_npz(staging / EVAL_CONFIDENCE, confidence(train, config), compressed=False)
@@ -137,23 +138,36 @@ def run_weight(split_dir: str, out_dir: str, config: WeightConfig, eval_mode: st
     return _finish(Path(out_dir), summary, started)
 
 
-def run_train(weight_dir: str, which: str, out_dir: str, config: ALSConfig) -> dict:
-    """Fit ALS on the ``eval`` or ``full`` confidence matrix; write factors.npz."""
+def run_train(
+    weight_dir: str,
+    which: str,
+    out_dir: str,
+    config: ALSConfig,
+    warm_start_dir: str | None = None,
+) -> dict:
+    """Fit ALS on the ``eval`` or ``full`` confidence matrix; write factors.npz.
+
+    ``warm_start_dir`` (a train folder) starts from that model's item factors.
+    """
     started = time.perf_counter()
-    matrix = sp.load_npz(
-        Path(weight_dir) / (EVAL_CONFIDENCE if which == "eval" else FULL_CONFIDENCE)
-    )
+    name = EVAL_CONFIDENCE if which == "eval" else FULL_CONFIDENCE
+    matrix = sp.load_npz(Path(weight_dir) / name).tocsr()
     if which == "eval":
         model_users = np.load(Path(weight_dir) / EVAL_USERS, allow_pickle=False)
     else:
         model_users = np.arange(matrix.shape[0])
-    factors = fit_als(matrix.tocsr(), config)
+    initial = None
+    if warm_start_dir is not None:
+        initial = load_factors(Path(warm_start_dir) / FACTORS_FILE)[0].item_factors
+    factors = fit_als(matrix, config, initial_item_factors=initial)
     with step_output(out_dir) as staging:
         save_factors(staging / FACTORS_FILE, factors, config, model_users=model_users)
         summary = {
             "users": int(matrix.shape[0]),
             "items": int(matrix.shape[1]),
             "nnz": int(matrix.nnz),
+            "iterations": config.iterations,
+            "warm_start": warm_start_dir,
         }
         _write_summary(staging, summary)
     return _finish(Path(out_dir), summary, started)
@@ -162,7 +176,7 @@ def run_train(weight_dir: str, which: str, out_dir: str, config: ALSConfig) -> d
 def run_evaluate(split_dir: str, train_dir: str, out_dir: str, config: RankConfig) -> dict:
     """Evaluation factors + split → metrics.json (model and popularity baseline)."""
     started = time.perf_counter()
-    arrays, _, n_items = _load_split(split_dir)
+    arrays, _, n_items = load_split(split_dir)
     factors, _, extra = load_factors(Path(train_dir) / FACTORS_FILE)
     metrics = evaluate(
         arrays, n_items, factors.user_factors, factors.item_factors, extra["model_users"], config
@@ -177,7 +191,7 @@ def run_score(
 ) -> dict:
     """Full factors → top-k for every user, with external ids, as recommendations.parquet."""
     started = time.perf_counter()
-    arrays, n_users, n_items = _load_split(split_dir)
+    arrays, n_users, n_items = load_split(split_dir)
     factors, _, _ = load_factors(Path(train_dir) / FACTORS_FILE)
     seen = full_matrix(arrays, n_users, n_items)
     items, scores = score_all_users(seen, factors.user_factors, factors.item_factors, config)

@@ -25,11 +25,17 @@ class Factors:
     item_factors: np.ndarray
 
 
-def fit_als(confidence_user_items: sp.csr_matrix, config: ALSConfig) -> Factors:
+def fit_als(
+    confidence_user_items: sp.csr_matrix,
+    config: ALSConfig,
+    initial_item_factors: np.ndarray | None = None,
+) -> Factors:
     """Fit implicit's CPU ALS on a users × items confidence matrix.
 
     implicit's own ``alpha`` stays 1: confidence scaling is done by the weighting step
     (seed 000). BLAS is pinned to one thread during the fit so implicit's threads do the work.
+    ``initial_item_factors`` warm-starts the fit: each sweep solves users from items first,
+    so the item factors are the whole starting point.
     """
     from implicit.cpu.als import AlternatingLeastSquares
 
@@ -45,6 +51,14 @@ def fit_als(confidence_user_items: sp.csr_matrix, config: ALSConfig) -> Factors:
             num_threads=config.num_threads,
             calculate_training_loss=False,
         )
+        if initial_item_factors is not None:
+            if initial_item_factors.shape != (confidence_user_items.shape[1], config.factors):
+                raise ValueError(
+                    f"warm start needs item factors of shape "
+                    f"{(confidence_user_items.shape[1], config.factors)}, "
+                    f"got {initial_item_factors.shape}"
+                )
+            model.item_factors = np.array(initial_item_factors, dtype=np.float32, copy=True)
         model.fit(confidence_user_items.astype(np.float32), show_progress=False)
     log.info(
         "fitted ALS %d factors x %d iterations on %s in %.1fs",

@@ -55,9 +55,12 @@ def weight_task(split_dir: str, out_dir: str, config: dict, eval_mode: str) -> d
 
 
 @task(name="train", timeout_seconds=4 * 3600, **CACHED)
-def train_task(weight_dir: str, which: str, out_dir: str, config: dict) -> dict:
-    """Fit ALS on the ``eval`` or ``full`` confidence matrix."""
-    return _log(f"train-{which}", steps.run_train(weight_dir, which, out_dir, ALSConfig(**config)))
+def train_task(
+    weight_dir: str, which: str, out_dir: str, config: dict, warm_start_dir: str | None = None
+) -> dict:
+    """Fit ALS on the ``eval`` or ``full`` matrix, optionally from another model's items."""
+    result = steps.run_train(weight_dir, which, out_dir, ALSConfig(**config), warm_start_dir)
+    return _log(f"train-{which}", result)
 
 
 @task(name="evaluate", timeout_seconds=3600, **CACHED)

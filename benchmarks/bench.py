@@ -1,0 +1,377 @@
+"""Benchmark every nightly step against a reference measured in the same run.
+
+``make bench`` (or ``python -m benchmarks.bench --input PATH``). Prints tables and writes
+``benchmarks/results/bench-<UTC time>.json`` (and ``latest.json``). References:
+
+- the scoring bound: one float32 GEMM of all user factors × all item factors;
+- seed 000's per-user ``recommend`` loop, timed on a 2,000-user sample and extrapolated;
+- the nightly flow cold (fresh Prefect home, empty cache) and cached, as subprocesses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from benchmarks.measure import children_peak_rss_mb, measure
+from flows.nightly import format_table
+from flows.params import NightlyParams
+from recsys_core import steps
+from recsys_core.columns import Parts
+from recsys_core.config import IngestConfig
+from recsys_core.evaluation import evaluate
+from recsys_core.matrices import eval_training_matrix, full_matrix
+from recsys_core.synthetic import synthetic_pairs, write_adjacency
+from recsys_core.training import fit_als, load_factors
+from recsys_core.weighting import confidence
+
+ROOT = Path(__file__).resolve().parents[1]
+GOWALLA = ROOT.parent / "shared" / "data" / "gowalla" / "train.txt"
+SEED_000 = dict(
+    factors=256,
+    regularization=0.02,
+    iterations=40,
+    alpha=30.0,
+    bm25_k1=100.0,
+    bm25_b=0.8,
+    popularity_weight=0.15,
+    top_k=20,
+    min_user_items=5,
+    random_state=42,
+    eval_mode="seed",
+)
+
+
+def core_steps(input_path: Path, work: Path, params: NightlyParams) -> dict[str, dict]:
+    """Run the core steps in this process; seconds and peak RSS per step."""
+    rows: dict[str, dict] = {}
+
+    def step(name, fn):
+        result, seconds, peak = measure(fn)
+        rows[name] = {"seconds": round(seconds, 3), "peak_rss_mb": round(peak, 1)}
+        return result
+
+    rank = params.rank_config()
+    ing = step("ingest", lambda: steps.run_ingest(str(input_path), str(work / "i"), IngestConfig()))
+    spl = step("split", lambda: steps.run_split(ing["dir"], str(work / "s"), params.split_config()))
+    wei = step(
+        "weight",
+        lambda: steps.run_weight(
+            spl["dir"], str(work / "w"), params.weight_config(), params.eval_mode
+        ),
+    )
+    ev = step(
+        "train-eval",
+        lambda: steps.run_train(wei["dir"], "eval", str(work / "te"), params.als_config()),
+    )
+    step("evaluate", lambda: steps.run_evaluate(spl["dir"], ev["dir"], str(work / "e"), rank))
+    warm = ev["dir"] if params.full_schedule == "warm" else None
+    full = step(
+        "train-full",
+        lambda: steps.run_train(
+            wei["dir"], "full", str(work / "tf"), params.full_als_config(), warm
+        ),
+    )
+    step(
+        "score",
+        lambda: steps.run_score(spl["dir"], ing["dir"], full["dir"], str(work / "sc"), rank),
+    )
+    rows["ingest"]["interactions"] = ing["rows"]
+    rows["_dirs"] = {
+        "split": spl["dir"],
+        "weight": wei["dir"],
+        "eval": ev["dir"],
+        "full": full["dir"],
+    }
+    return rows
+
+
+def gemm_bound(full_dir: str, threads: int | None) -> float:
+    """Seconds of one float32 GEMM: all user factors × all item factors."""
+    factors = load_factors(Path(full_dir) / steps.FACTORS_FILE)[0]
+    users = np.ascontiguousarray(factors.user_factors, dtype=np.float32)
+    items_t = np.ascontiguousarray(factors.item_factors.T, dtype=np.float32)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        started = time.perf_counter()
+        product = users @ items_t
+        seconds = time.perf_counter() - started
+    del product
+    return seconds
+
+
+def seed_loop_seconds(split_dir: str, full_dir: str, sample: int, k: int, weight: float) -> float:
+    """Seed 000's scoring loop (recommend per user, blend, filter, sort) on ``sample`` users,
+    extrapolated to every user."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    arrays, n_users, n_items = steps.load_split(split_dir)
+    seen = full_matrix(arrays, n_users, n_items)
+    factors = load_factors(Path(full_dir) / steps.FACTORS_FILE)[0]
+    with threadpool_limits(limits=1, user_api="blas"):
+        model = AlternatingLeastSquares(factors=factors.user_factors.shape[1])
+    model.user_factors, model.item_factors = factors.user_factors, factors.item_factors
+    popularity = np.log1p(np.bincount(seen.indices, minlength=n_items).astype(np.float32))
+    users = np.random.default_rng(0).choice(n_users, size=min(sample, n_users), replace=False)
+    started = time.perf_counter()
+    for user in users:  # the seed's per-user loop, on purpose: it is the reference
+        seen_items = set(seen.indices[seen.indptr[user] : seen.indptr[user + 1]].tolist())
+        ids, scores = model.recommend(
+            int(user),
+            None,
+            N=k + len(seen_items) + 100,
+            filter_already_liked_items=False,
+            recalculate_user=False,
+        )
+        blended = scores + weight * popularity[ids]
+        ranked = sorted(
+            ((i, s) for i, s in zip(ids, blended, strict=True) if i not in seen_items),
+            key=lambda pair: pair[1],
+            reverse=True,
+        )
+        [i for i, _ in ranked[:k]]
+    return (time.perf_counter() - started) * n_users / len(users)
+
+
+def warm_start_cost(split_dir: str, eval_dir: str, params: NightlyParams) -> dict:
+    """Test metrics of a model grown from train to train+validation: cold vs warm start.
+
+    Mirrors train-full (eval model → all data) where held-out data still exists: the eval
+    model continues for ``warm_iterations`` on train+validation, against a cold fit with
+    the full schedule; both are scored on test with train+validation excluded.
+    """
+    arrays, n_users, n_items = steps.load_split(split_dir)
+    grown = replace(
+        arrays,
+        parts=np.where(arrays.parts == Parts.VALIDATION, Parts.TRAIN, arrays.parts).astype(np.int8),
+    )
+    model_users, train = eval_training_matrix(grown, n_users, n_items, params.eval_mode)
+    conf = confidence(train, params.weight_config())
+    start_items = load_factors(Path(eval_dir) / steps.FACTORS_FILE)[0].item_factors
+    out = {}
+    for name, config, initial in (
+        ("cold", params.als_config(), None),
+        ("warm", replace(params.als_config(), iterations=params.warm_iterations), start_items),
+    ):
+        factors, seconds, _ = measure(lambda c=config, i=initial: fit_als(conf, c, i))
+        metrics = evaluate(
+            grown,
+            n_items,
+            factors.user_factors,
+            factors.item_factors,
+            model_users,
+            params.rank_config(),
+        )["test"]
+        out[name] = {"train_s": round(seconds, 2), **{k: round(v, 4) for k, v in metrics.items()}}
+    out["max_abs_diff"] = round(
+        max(abs(out["cold"][k] - out["warm"][k]) for k in out["cold"] if "@" in k), 4
+    )
+    return out
+
+
+def run_flow(input_path: Path, out: Path, home: Path, params: dict) -> dict:
+    """The nightly CLI as a user runs it; process wall time and the flow's own table."""
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    payload = {
+        **params,
+        "input_path": str(input_path),
+        "output_dir": str(out),
+        "run_date": "2026-11-20",
+    }
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.nightly", "--params", json.dumps(payload)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(done.stderr[-3000:])
+    flow_s = float(re.search(r"flow wall time: ([0-9.]+)s", done.stdout).group(1))
+    core = sum(
+        float(m)
+        for m in re.findall(
+            r"^\S+\s+(?:Completed|Cached)\s+\S+\s+([0-9.]+)", done.stdout, flags=re.M
+        )
+    )
+    return {
+        "process_s": round(wall, 2),
+        "flow_s": flow_s,
+        "core_sum_s": round(core, 2),
+        "prefect_overhead_s": round(flow_s - core, 2),
+        "startup_s": round(wall - flow_s, 2),
+    }
+
+
+def scaling(input_path: Path, work: Path, params: NightlyParams) -> list[dict]:
+    """Seconds per step at 25/50/100 % of users and a synthetic 4x Gowalla."""
+    lines = input_path.read_text().splitlines()
+    rng = np.random.default_rng(0)
+    inputs = []
+    for share in (0.25, 0.5, 1.0):
+        keep = np.sort(rng.choice(len(lines), size=int(len(lines) * share), replace=False))
+        path = work / f"users-{int(share * 100)}.txt"
+        path.write_text("\n".join(lines[i] for i in keep) + "\n")
+        inputs.append((f"{int(share * 100)}% users", path))
+    n_items = len({tok for line in lines for tok in line.split()[1:]})
+    mean_items = int(round(sum(len(line.split()) - 1 for line in lines) / len(lines)))
+    users, items = synthetic_pairs(4 * len(lines), n_items, mean_items, n_clusters=50, seed=1)
+    inputs.append(("synthetic 4x", write_adjacency(work / "synthetic-4x.txt", users, items)))
+    table = []
+    for label, path in inputs:
+        rows = core_steps(path, work / label.replace(" ", "_").replace("%", "pc"), params)
+        rows.pop("_dirs")
+        table.append(
+            {
+                "input": label,
+                "interactions": rows["ingest"]["interactions"],
+                **{name: row["seconds"] for name, row in rows.items()},
+            }
+        )
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__)
+    parser.add_argument("--input", type=Path, default=GOWALLA)
+    parser.add_argument("--sample-users", type=int, default=2000)
+    parser.add_argument("--scaling-iterations", type=int, default=5)
+    parser.add_argument("--skip-flow", action="store_true")
+    parser.add_argument("--skip-scaling", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.input.is_file():
+        print(f"bench: no input at {args.input} (pass --input PATH)", file=sys.stderr)
+        return 2
+    params = NightlyParams(**SEED_000, full_schedule="warm")
+    cold_params = NightlyParams(**SEED_000, full_schedule="cold")
+    results: dict = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "input": str(args.input),
+        "params": params.model_dump(mode="json"),
+    }
+    with tempfile.TemporaryDirectory(prefix="recsys-bench-") as tmp:
+        work = Path(tmp)
+        rows = core_steps(args.input, work / "main", params)
+        dirs = rows.pop("_dirs")
+        _, cold_s, _ = measure(
+            lambda: steps.run_train(
+                dirs["weight"], "full", str(work / "cold-full"), cold_params.full_als_config()
+            )
+        )
+        gemm = {t or "all": round(gemm_bound(dirs["full"], t), 3) for t in (1, None)}
+        gemm_s = min(gemm.values())
+        seed_s = seed_loop_seconds(
+            dirs["split"], dirs["full"], args.sample_users, params.top_k, params.popularity_weight
+        )
+        results["steps"] = rows
+        results["references"] = {
+            "gemm_s_by_blas_threads": gemm,
+            "gemm_bound_s": gemm_s,
+            "seed_loop_extrapolated_s": round(seed_s, 1),
+            "seed_loop_sample_users": args.sample_users,
+            "train_full_cold_s": round(cold_s, 2),
+        }
+        results["warm_start_cost"] = warm_start_cost(dirs["split"], dirs["eval"], params)
+        if not args.skip_flow:
+            flow_params = {**SEED_000, "full_schedule": "warm"}
+            home, out = work / "prefect-home", work / "flow-out"
+            home.mkdir()
+            results["nightly_cold"] = run_flow(args.input, out, home, flow_params)
+            results["nightly_cached"] = run_flow(args.input, out, home, flow_params)
+        if not args.skip_scaling:
+            small = NightlyParams(
+                **{**SEED_000, "iterations": args.scaling_iterations}, full_schedule="cold"
+            )
+            results["scaling"] = scaling(args.input, work / "scaling", small)
+            results["scaling_note"] = f"ALS at {args.scaling_iterations} iterations for both fits"
+    score_s, eval_s = rows["score"]["seconds"], rows["evaluate"]["seconds"]
+    results.update(
+        {
+            "score_vs_gemm": round(score_s / gemm_s, 2),
+            "evaluate_vs_gemm": round(eval_s / gemm_s, 2),
+            "seed_loop_vs_score": round(seed_s / score_s, 1),
+            "ingest_s": rows["ingest"]["seconds"],
+            "ingest_interactions_per_s": round(
+                rows["ingest"]["interactions"] / rows["ingest"]["seconds"]
+            ),
+            "peak_rss_mb": round(
+                max([r["peak_rss_mb"] for r in rows.values()] + [children_peak_rss_mb()]), 1
+            ),
+        }
+    )
+    if "nightly_cold" in results:
+        results["nightly_cold_s"] = results["nightly_cold"]["process_s"]
+        results["nightly_cached_s"] = results["nightly_cached"]["process_s"]
+    report(results)
+    out_dir = ROOT / "benchmarks" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = results["date"].replace(":", "").replace("+0000", "Z")
+    for name in (f"bench-{stamp}.json", "latest.json"):
+        (out_dir / name).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {out_dir / f'bench-{stamp}.json'}")
+    return 0
+
+
+def report(r: dict) -> None:
+    """Print the tables a README quotes."""
+    gemm = r["references"]["gemm_bound_s"]
+    print(f"machine: {r['machine']}; input {r['input']}; {r['date']}")
+    print(
+        format_table(
+            [
+                {
+                    "step": name,
+                    "seconds": row["seconds"],
+                    "peak_rss_mb": row["peak_rss_mb"],
+                    "reference": {
+                        "score": f"{row['seconds'] / gemm:.2f}x GEMM bound ({gemm:.2f}s)",
+                        "evaluate": f"{row['seconds'] / gemm:.2f}x GEMM bound",
+                        "ingest": f"{r['ingest_interactions_per_s']:,} interactions/s",
+                    }.get(name, ""),
+                }
+                for name, row in r["steps"].items()
+            ]
+        )
+    )
+    refs = r["references"]
+    print(f"\nGEMM bound by BLAS threads: {refs['gemm_s_by_blas_threads']}")
+    print(
+        f"seed-style loop: {refs['seed_loop_extrapolated_s']}s for all users, extrapolated from "
+        f"{refs['seed_loop_sample_users']} -> score is {r['seed_loop_vs_score']}x faster"
+    )
+    print(
+        f"train-full cold 40 iterations: {refs['train_full_cold_s']}s; warm: "
+        f"{r['steps']['train-full']['seconds']}s"
+    )
+    print(f"warm-start cost (test metrics): {json.dumps(r['warm_start_cost'])}")
+    for key in ("nightly_cold", "nightly_cached"):
+        if key in r:
+            print(f"{key}: {json.dumps(r[key])}")
+    if "scaling" in r:
+        print(f"\nscaling ({r['scaling_note']}):")
+        print(format_table(r["scaling"]))
+    print(
+        f"\npeak RSS {r['peak_rss_mb']} MB; score_vs_gemm {r['score_vs_gemm']}; "
+        f"evaluate_vs_gemm {r['evaluate_vs_gemm']}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
