@@ -55,6 +55,11 @@ SEED_000 = dict(
 )
 
 
+def progress(message: str) -> None:
+    """Phase results as they come (stderr), so a late failure loses nothing measured."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 def core_steps(input_path: Path, work: Path, params: NightlyParams) -> dict[str, dict]:
     """Run the core steps in this process; seconds and peak RSS per step."""
     rows: dict[str, dict] = {}
@@ -220,6 +225,7 @@ def run_flow(input_path: Path, out: Path, home: Path, params: dict) -> dict:
 
 def scaling(input_path: Path, work: Path, params: NightlyParams) -> list[dict]:
     """Seconds per step at 25/50/100 % of users and a synthetic 4x Gowalla."""
+    work.mkdir(parents=True, exist_ok=True)
     lines = input_path.read_text().splitlines()
     rng = np.random.default_rng(0)
     inputs = []
@@ -270,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         rows = core_steps(args.input, work / "main", params)
         dirs = rows.pop("_dirs")
+        progress(f"steps: {json.dumps(rows)}")
         _, cold_s, _ = measure(
             lambda: steps.run_train(
                 dirs["weight"], "full", str(work / "cold-full"), cold_params.full_als_config()
@@ -281,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             dirs["split"], dirs["full"], args.sample_users, params.top_k, params.popularity_weight
         )
         results["steps"] = rows
+        progress(f"gemm {gemm}, seed loop {seed_s:.1f}s, cold full {cold_s:.1f}s")
         results["references"] = {
             "gemm_s_by_blas_threads": gemm,
             "gemm_bound_s": gemm_s,
@@ -289,12 +297,15 @@ def main(argv: list[str] | None = None) -> int:
             "train_full_cold_s": round(cold_s, 2),
         }
         results["warm_start_cost"] = warm_start_cost(dirs["split"], dirs["eval"], params)
+        progress(f"warm start cost: {json.dumps(results['warm_start_cost'])}")
         if not args.skip_flow:
             flow_params = {**SEED_000, "full_schedule": "warm"}
             home, out = work / "prefect-home", work / "flow-out"
             home.mkdir()
             results["nightly_cold"] = run_flow(args.input, out, home, flow_params)
+            progress(f"nightly cold: {results['nightly_cold']}")
             results["nightly_cached"] = run_flow(args.input, out, home, flow_params)
+            progress(f"nightly cached: {results['nightly_cached']}")
         if not args.skip_scaling:
             small = NightlyParams(
                 **{**SEED_000, "iterations": args.scaling_iterations}, full_schedule="cold"

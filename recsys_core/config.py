@@ -77,6 +77,6 @@ class RankConfig:
     top_k: int = 20
     popularity_weight: float = 0.15
     eval_mode: EvalMode = "standard"
-    block_size: int = 2048
+    block_size: int = 1024
     # Seed 000 re-ranks ALS's top ``k + |seen| + seed_pool_extra`` items only.
     seed_pool_extra: int = 100

@@ -25,63 +25,153 @@ def item_popularity(user_items: sp.csr_matrix) -> np.ndarray:
     return np.bincount(user_items.indices, minlength=user_items.shape[1]).astype(np.float32)
 
 
-def _mask_rows(scores: np.ndarray, exclude: sp.csr_matrix, start: int, stop: int) -> None:
-    """Set ``scores[r, j] = -inf`` for every stored (start + r, j) of ``exclude``."""
-    indptr = exclude.indptr[start : stop + 1]
-    columns = exclude.indices[indptr[0] : indptr[-1]]
-    rows = np.repeat(np.arange(stop - start), np.diff(indptr))
-    scores[rows, columns] = -np.inf
+# Items are split into ``chunks`` strided groups (item j is in group j % chunks) so the
+# group maxima are one contiguous max-reduction of the score block seen as
+# (rows, width, chunks). About 4096 groups keep the candidate bound tight for pools of a
+# few hundred items while the reduction stays a single cheap pass.
+TARGET_CHUNKS = 4096
 
 
-def _top_k_of_block(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted top-k columns of each row (argpartition, then sort k values)."""
-    n_items = scores.shape[1]
-    if k < n_items:
-        top = np.argpartition(scores, n_items - k, axis=1)[:, n_items - k :]
-    else:
-        top = np.broadcast_to(np.arange(n_items), scores.shape).copy()
-    values = np.take_along_axis(scores, top, axis=1)
-    order = np.argsort(-values, axis=1, kind="stable")
-    top = np.take_along_axis(top, order, axis=1).astype(np.int32)
-    values = np.take_along_axis(values, order, axis=1)
-    top[~np.isfinite(values)] = -1
-    return top, values
+def chunk_layout(n_items: int) -> tuple[int, int]:
+    """``(width, chunks)`` with ``width · chunks >= n_items`` and little padding."""
+    width = -(-n_items // TARGET_CHUNKS)
+    return width, -(-n_items // width)
 
 
-def _pool_top_k(
-    raw: np.ndarray,
-    bias: np.ndarray,
-    sizes: np.ndarray,
-    excludes: list[sp.csr_matrix],
-    start: int,
-    k: int,
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Seed 000's pool: blend and rank only each row's top ``sizes[r]`` items by raw score.
+def chunk_threshold(maxima: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Per row, a value at least ``need[r]`` items of the row reach.
 
-    One argpartition finds the widest pool; narrower pools drop candidates below their own
-    ``sizes[r]``-th raw score. Everything after works on ``width`` columns, not all items.
+    ``maxima`` are the row's chunk maxima: the ``need[r]``-th largest of them is reached by
+    ``need[r]`` distinct items (those maxima), so the row's top ``need[r]`` items all score at
+    least that much. ``-inf`` where ``need[r]`` exceeds the number of chunks.
+
+    Examples
+    --------
+    >>> maxima = np.array([[9.0, 4, 7, 1]], dtype=np.float32)
+    >>> chunk_threshold(maxima, np.array([2])).tolist(), chunk_threshold(maxima, np.array([5]))
+    ([7.0], array([-inf], dtype=float32))
     """
-    n_rows, n_items = raw.shape
-    width = int(min(sizes.max(), n_items))
-    candidates = np.argpartition(raw, n_items - width, axis=1)[:, n_items - width :]
-    raw_top = np.take_along_axis(raw, candidates, axis=1)
-    descending = -np.sort(-raw_top, axis=1)
-    threshold = descending[np.arange(n_rows), np.clip(sizes, 1, width) - 1]
-    blended = raw_top + bias[candidates]
-    blended[raw_top < threshold[:, None]] = -np.inf
+    n_rows, n_chunks = maxima.shape
+    need = np.asarray(need)
+    widest = int(min(need.max(), n_chunks)) if n_rows else 0
+    if widest == 0:
+        return np.full(n_rows, np.inf, dtype=np.float32)
+    largest = np.partition(maxima, n_chunks - widest, axis=1)[:, n_chunks - widest :]
+    largest.sort(axis=1)
+    threshold = largest[np.arange(n_rows), widest - np.clip(need, 1, widest)]
+    threshold[need > n_chunks] = -np.inf
+    return threshold
+
+
+def _candidates(
+    scores: np.ndarray, n_items: int, need: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, cols, values)`` holding at least each row's top ``need[r]`` items.
+
+    Only chunks whose maximum reaches the row's threshold are opened, so the work is
+    proportional to the candidates, not to the catalogue.
+    """
+    n_rows = scores.shape[0]
+    width, chunks = chunk_layout(n_items)
+    maxima = scores.reshape(n_rows, width, chunks).max(axis=1)
+    threshold = chunk_threshold(maxima, need)
+    rows, opened = np.nonzero(maxima >= threshold[:, None])
+    cols = (opened[:, None] + chunks * np.arange(width)).ravel()
+    rows = np.repeat(rows, width)
+    values = np.take(scores.reshape(-1), rows * scores.shape[1] + cols)
+    keep = (values >= threshold[rows]) & (cols < n_items)
+    return rows[keep], cols[keep], values[keep]
+
+
+def _segment_order(rows: np.ndarray, values: np.ndarray, n_rows: int):
+    """Order that groups candidates by row, best value first; plus row counts and starts.
+
+    One stable argsort of ``row · span - value`` (float64, exact for float32 values)
+    instead of a two-key lexsort.
+    """
+    if len(values):
+        span = float(values.max()) - float(values.min()) + 1.0
+        order = np.argsort(rows * span - values.astype(np.float64), kind="stable")
+    else:
+        order = np.zeros(0, dtype=np.int64)
+    counts = np.bincount(rows, minlength=n_rows)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return order, counts, starts
+
+
+def _first_k(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int, k: int):
+    """Best-first top-k per row of sparse candidates; -1 / -inf fill short rows."""
+    finite = np.isfinite(values)
+    rows, cols, values = rows[finite], cols[finite], values[finite]
+    order, counts, starts = _segment_order(rows, values, n_rows)
+    slot = np.arange(k)
+    valid = slot[None, :] < np.minimum(counts, k)[:, None]
+    if not len(order):
+        return np.full((n_rows, k), -1, np.int32), np.full((n_rows, k), -np.inf, np.float32)
+    take = order[np.where(valid, starts[:, None] + slot, 0)]
+    items = np.where(valid, cols[take], -1).astype(np.int32)
+    return items, np.where(valid, values[take], -np.inf).astype(np.float32)
+
+
+def _pair_keys(matrix: sp.csr_matrix) -> np.ndarray:
+    """Sorted ``row · n_cols + col`` keys of a CSR's stored entries."""
+    matrix = matrix if matrix.has_sorted_indices else matrix.sorted_indices()
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    return rows * matrix.shape[1] + matrix.indices
+
+
+def _is_stored(keys: np.ndarray, asked: np.ndarray) -> np.ndarray:
+    if not len(keys):
+        return np.zeros(asked.shape, dtype=bool)
+    at = np.minimum(np.searchsorted(keys, asked), len(keys) - 1)
+    return keys[at] == asked
+
+
+def _excluded(
+    mask: np.ndarray, exclude: sp.csr_matrix, start: int, rows: np.ndarray, cols: np.ndarray
+) -> np.ndarray:
+    """Whether each (block row, col) is stored in ``exclude``: mark a reusable dense block
+    mask with the block's entries, read the candidates, clear the marks."""
+    n_rows, width = mask.shape
+    indptr = exclude.indptr[start : start + n_rows + 1]
+    marked_cols = exclude.indices[indptr[0] : indptr[-1]]
+    marked = np.repeat(np.arange(n_rows), np.diff(indptr)) * width + marked_cols
+    flat = mask.reshape(-1)
+    flat[marked] = True
+    hit = np.take(flat, rows * width + cols)
+    flat[marked] = False
+    return hit
+
+
+def _block_top_k(
+    scores: np.ndarray,
+    n_items: int,
+    bias: np.ndarray,
+    start: int,
+    excludes: list[sp.csr_matrix],
+    k: int,
+    pool_sizes: np.ndarray | None,
+    mask: np.ndarray,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Top-k of one block (raw scores, padded columns at -inf) for each exclusion."""
+    n_rows = scores.shape[0]
+    if pool_sizes is None:
+        # Blend everywhere; each row needs k survivors after its largest exclusion.
+        scores += bias
+        excluded = np.max([np.diff(m.indptr[start : start + n_rows + 1]) for m in excludes], 0)
+        rows, cols, values = _candidates(scores, n_items, k + excluded)
+    else:
+        # Seed pool: the exact top-P by raw score, then blend inside the pool.
+        rows, cols, values = _candidates(scores, n_items, pool_sizes)
+        order, _, starts = _segment_order(rows, values, n_rows)
+        rows, cols, values = rows[order], cols[order], values[order]
+        in_pool = np.arange(len(rows)) - starts[rows] < pool_sizes[rows]
+        rows, cols = rows[in_pool], cols[in_pool]
+        values = values[in_pool] + bias[cols]
     out = []
     for exclude in excludes:
-        scores = blended.copy()
-        scores[contains(exclude[start : start + n_rows], candidates)] = -np.inf
-        top, values = _top_k_of_block(scores, k)
-        out.append(
-            (
-                np.where(
-                    top >= 0, np.take_along_axis(candidates, np.maximum(top, 0), 1), -1
-                ).astype(np.int32),
-                values,
-            )
-        )
+        keep = ~_excluded(mask[:n_rows], exclude, start, rows, cols)
+        out.append(_first_k(rows[keep], cols[keep], values[keep], n_rows, k))
     return out
 
 
@@ -93,7 +183,7 @@ def top_k_multi(
     k: int,
     *,
     pool_sizes: np.ndarray | None = None,
-    block_size: int = 2048,
+    block_size: int = 1024,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """:func:`top_k` for several exclusion matrices at the cost of one GEMM per block."""
     n_users, n_items = len(user_vectors), len(item_factors)
@@ -102,24 +192,28 @@ def top_k_multi(
         (np.empty((n_users, k), dtype=np.int32), np.empty((n_users, k), dtype=np.float32))
         for _ in excludes
     ]
-    item_t = np.ascontiguousarray(item_factors.T, dtype=np.float32)
-    bias = bias.astype(np.float32)
+    excludes = [m if m.has_sorted_indices else m.sorted_indices() for m in excludes]
+    width, chunks = chunk_layout(n_items)
+    padded = width * chunks
+    item_t = np.zeros((item_factors.shape[1], padded), dtype=np.float32)
+    item_t[:, :n_items] = item_factors.T
+    padded_bias = np.full(padded, -np.inf, dtype=np.float32)
+    padded_bias[:n_items] = bias
+    # One output buffer for every block: fresh 100s-of-MB arrays cost page faults each time.
+    buffer = np.empty((min(block_size, max(n_users, 1)), padded), dtype=np.float32)
+    mask = np.zeros(buffer.shape, dtype=bool)
     for start in range(0, n_users, block_size):  # one GEMM per block of users
         stop = min(start + block_size, n_users)
-        raw = np.asarray(user_vectors[start:stop], dtype=np.float32) @ item_t
-        if pool_sizes is not None:
-            block_results = _pool_top_k(raw, bias, pool_sizes[start:stop], excludes, start, k)
-        else:
-            raw += bias
-            block_results = []
-            for number, exclude in enumerate(excludes):
-                scores = raw if number == len(excludes) - 1 else raw.copy()
-                _mask_rows(scores, exclude, start, stop)
-                block_results.append(_top_k_of_block(scores, k))
-        for (items, scores), (block_items, block_scores) in zip(
-            results, block_results, strict=True
+        scores = buffer[: stop - start]
+        np.matmul(np.asarray(user_vectors[start:stop], dtype=np.float32), item_t, out=scores)
+        scores[:, n_items:] = -np.inf
+        pool = None if pool_sizes is None else pool_sizes[start:stop]
+        for (items, values), (got_items, got_values) in zip(
+            results,
+            _block_top_k(scores, n_items, padded_bias, start, excludes, k, pool, mask),
+            strict=True,
         ):
-            items[start:stop], scores[start:stop] = block_items, block_scores
+            items[start:stop], values[start:stop] = got_items, got_values
     return results
 
 
@@ -131,7 +225,7 @@ def top_k(
     k: int,
     *,
     pool_sizes: np.ndarray | None = None,
-    block_size: int = 2048,
+    block_size: int = 1024,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k items and blended scores for every row of ``user_vectors``.
 
@@ -169,18 +263,8 @@ def contains(matrix: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
     """``out[r, j]`` is True when ``matrix[r, columns[r, j]]`` is stored (-1 never is).
 
     Vectorised membership: both sides become ``row · n_cols + col`` keys and meet in one
-    ``searchsorted`` (CSR keys are sorted once indices are).
+    ``searchsorted``.
     """
-    if not matrix.has_sorted_indices:
-        matrix = matrix.sorted_indices()
     n_rows, n_cols = matrix.shape
-    stored = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(matrix.indptr)) * n_cols
-    stored += matrix.indices
     asked = np.arange(n_rows, dtype=np.int64)[:, None] * n_cols + columns
-    at = np.searchsorted(stored, asked)
-    found = (
-        stored[np.minimum(at, len(stored) - 1)] == asked
-        if len(stored)
-        else np.zeros_like(asked, bool)
-    )
-    return found & (columns >= 0)
+    return _is_stored(_pair_keys(matrix), asked) & (columns >= 0)

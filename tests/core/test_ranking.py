@@ -7,8 +7,10 @@ import scipy.sparse as sp
 from recsys_core.ranking import contains, popularity_bias, top_k, top_k_multi, top_k_popular
 
 
-@pytest.fixture
-def case():
+@pytest.fixture(params=[4096, 7, 3], ids=["one-item-chunks", "7-chunks", "3-chunks"])
+def case(request, monkeypatch):
+    """Small data; small chunk counts exercise padding and multi-item strided chunks."""
+    monkeypatch.setattr("recsys_core.ranking.TARGET_CHUNKS", request.param)
     rng = np.random.default_rng(5)
     n_users, n_items, f = 37, 53, 6
     users = rng.normal(size=(n_users, f)).astype(np.float32)
