@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import resource
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -18,9 +18,54 @@ def rss_mb() -> float:
         return int(handle.read().split()[1]) * _PAGE / 1e6
 
 
-def children_peak_rss_mb() -> float:
-    """Largest peak RSS of any waited-for child process, in MB."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e3
+def _tree_rss_mb(root: int) -> dict[int, float]:
+    """RSS in MB of ``root`` and every descendant, read from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        rss[int(entry)] = int(fields[21]) * _PAGE / 1e6
+    tree, frontier = {root}, [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        tree.update(children)
+        frontier = children
+    return {pid: rss[pid] for pid in tree if pid in rss}
+
+
+def run_with_peak_rss(args: list[str], **popen: Any) -> tuple[int, str, str, float, float]:
+    """Run a command; return (code, stdout, stderr, peak RSS of the process itself, peak
+    RSS of its whole process tree at one time), in MB, polled every 50 ms.
+
+    Polling /proc is used because RUSAGE_CHILDREN can report a forked child's copy of the
+    parent's memory rather than what the command itself used.
+    """
+    process = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
+    )
+    own = tree = 0.0
+    done = threading.Event()
+
+    def poll() -> None:
+        nonlocal own, tree
+        while not done.wait(0.05):
+            sizes = _tree_rss_mb(process.pid)
+            own = max(own, sizes.get(process.pid, 0.0))
+            tree = max(tree, sum(sizes.values()))
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    stdout, stderr = process.communicate()
+    done.set()
+    poller.join()
+    return process.returncode, stdout, stderr, own, tree
 
 
 class PeakRss:

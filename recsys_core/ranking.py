@@ -11,6 +11,8 @@ eligible items than k) hold item -1 and score -inf.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -199,21 +201,32 @@ def top_k_multi(
     item_t[:, :n_items] = item_factors.T
     padded_bias = np.full(padded, -np.inf, dtype=np.float32)
     padded_bias[:n_items] = bias
-    # One output buffer for every block: fresh 100s-of-MB arrays cost page faults each time.
-    buffer = np.empty((min(block_size, max(n_users, 1)), padded), dtype=np.float32)
-    mask = np.zeros(buffer.shape, dtype=bool)
-    for start in range(0, n_users, block_size):  # one GEMM per block of users
-        stop = min(start + block_size, n_users)
-        scores = buffer[: stop - start]
-        np.matmul(np.asarray(user_vectors[start:stop], dtype=np.float32), item_t, out=scores)
-        scores[:, n_items:] = -np.inf
+    # Two reused output buffers: fresh 100s-of-MB arrays cost page faults every block, and
+    # with two the GEMM of block i+1 (BLAS threads) overlaps the candidate work on block i
+    # (numpy, GIL released) in a helper thread.
+    rows_per_block = min(block_size, max(n_users, 1))
+    buffers = [np.empty((rows_per_block, padded), dtype=np.float32) for _ in range(2)]
+    masks = [np.zeros((rows_per_block, padded), dtype=bool) for _ in range(2)]
+
+    def finish(start: int, scores: np.ndarray, mask: np.ndarray) -> None:
+        stop = start + len(scores)
         pool = None if pool_sizes is None else pool_sizes[start:stop]
-        for (items, values), (got_items, got_values) in zip(
-            results,
-            _block_top_k(scores, n_items, padded_bias, start, excludes, k, pool, mask),
-            strict=True,
-        ):
+        block = _block_top_k(scores, n_items, padded_bias, start, excludes, k, pool, mask)
+        for (items, values), (got_items, got_values) in zip(results, block, strict=True):
             items[start:stop], values[start:stop] = got_items, got_values
+
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        pending = None
+        for number, start in enumerate(range(0, n_users, block_size)):  # one GEMM per block
+            stop = min(start + block_size, n_users)
+            scores = buffers[number % 2][: stop - start]
+            np.matmul(np.asarray(user_vectors[start:stop], dtype=np.float32), item_t, out=scores)
+            scores[:, n_items:] = -np.inf
+            if pending is not None:
+                pending.result()
+            pending = helper.submit(finish, start, scores, masks[number % 2])
+        if pending is not None:
+            pending.result()
     return results
 
 
