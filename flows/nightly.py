@@ -13,6 +13,8 @@ import json
 import sys
 import time
 import zoneinfo
+from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +22,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.params import DEFAULTS, NightlyParams
+from recsys_core.errors import InputError
 from recsys_core.snapshot import sha256_file
 from recsys_core.steps import is_complete
 from recsys_core.version import core_version, git_commit
@@ -38,6 +41,15 @@ def step_dir(work_dir: Path, step: str, *inputs: Any) -> str:
     """Content-addressed folder of a step: a hash of what it is computed from + core version."""
     payload = json.dumps(inputs, sort_keys=True, default=str) + core_version()
     return str(work_dir / step / hashlib.sha256(payload.encode()).hexdigest()[:16])
+
+
+def config_dict(config: Any) -> dict:
+    """A frozen core config as a plain JSON-able dict (task parameter and cache-key input)."""
+    return {
+        f.name: dict(value) if isinstance(value, Mapping) else value
+        for f in fields(config)
+        for value in [getattr(config, f.name)]
+    }
 
 
 def resolve_run_date(explicit: dt.date | None, timezone: str) -> dt.date:
@@ -117,6 +129,8 @@ def nightly(
     output = Path(params.output_dir).resolve()
     work = Path(params.work_dir).resolve() if params.work_dir else output / "_work"
     source = Path(params.input_path).resolve()
+    if not source.is_file():
+        raise InputError(str(source), "an existing input file (input_path)")
     input_sha = sha256_file(source)
     ingest_cfg, split_cfg = params.ingest_config(), params.split_config()
     weight_cfg, als_cfg, rank_cfg = (
@@ -124,8 +138,7 @@ def nightly(
         params.als_config(),
         params.rank_config(),
     )
-    as_dict = lambda cfg: {k: getattr(cfg, k) for k in cfg.__slots__}  # noqa: E731
-    ingest_kw = as_dict(ingest_cfg) | {"event_strengths": dict(ingest_cfg.event_strengths)}
+    ingest_kw = config_dict(ingest_cfg)
 
     run = _Timer()
     ingested = run(
@@ -140,15 +153,15 @@ def nightly(
         "split",
         split_task,
         ingest_dir=ingested["dir"],
-        out_dir=step_dir(work, "split", ingested["dir"], as_dict(split_cfg)),
-        config=as_dict(split_cfg),
+        out_dir=step_dir(work, "split", ingested["dir"], config_dict(split_cfg)),
+        config=config_dict(split_cfg),
     )
     weighted = run(
         "weight",
         weight_task,
         split_dir=split["dir"],
-        out_dir=step_dir(work, "weight", split["dir"], as_dict(weight_cfg), params.eval_mode),
-        config=as_dict(weight_cfg),
+        out_dir=step_dir(work, "weight", split["dir"], config_dict(weight_cfg), params.eval_mode),
+        config=config_dict(weight_cfg),
         eval_mode=params.eval_mode,
     )
     train_eval = run(
@@ -156,16 +169,16 @@ def nightly(
         train_task,
         weight_dir=weighted["dir"],
         which="eval",
-        out_dir=step_dir(work, "train-eval", weighted["dir"], as_dict(als_cfg)),
-        config=as_dict(als_cfg),
+        out_dir=step_dir(work, "train-eval", weighted["dir"], config_dict(als_cfg)),
+        config=config_dict(als_cfg),
     )
     evaluated = run(
         "evaluate",
         evaluate_task,
         split_dir=split["dir"],
         train_dir=train_eval["dir"],
-        out_dir=step_dir(work, "evaluate", split["dir"], train_eval["dir"], as_dict(rank_cfg)),
-        config=as_dict(rank_cfg),
+        out_dir=step_dir(work, "evaluate", split["dir"], train_eval["dir"], config_dict(rank_cfg)),
+        config=config_dict(rank_cfg),
     )
     full_cfg = params.full_als_config()
     warm_dir = train_eval["dir"] if params.full_schedule == "warm" else None
@@ -174,8 +187,8 @@ def nightly(
         train_task,
         weight_dir=weighted["dir"],
         which="full",
-        out_dir=step_dir(work, "train-full", weighted["dir"], as_dict(full_cfg), warm_dir),
-        config=as_dict(full_cfg),
+        out_dir=step_dir(work, "train-full", weighted["dir"], config_dict(full_cfg), warm_dir),
+        config=config_dict(full_cfg),
         warm_start_dir=warm_dir,
     )
     scored = run(
@@ -185,9 +198,9 @@ def nightly(
         ingest_dir=ingested["dir"],
         train_dir=train_full["dir"],
         out_dir=step_dir(
-            work, "score", split["dir"], ingested["dir"], train_full["dir"], as_dict(rank_cfg)
+            work, "score", split["dir"], ingested["dir"], train_full["dir"], config_dict(rank_cfg)
         ),
-        config=as_dict(rank_cfg),
+        config=config_dict(rank_cfg),
     )
     manifest = {
         "input_path": str(source),

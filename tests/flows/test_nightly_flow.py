@@ -99,3 +99,11 @@ def test_seed_mode_flow_on_synthetic(prefect_harness, synthetic_adjacency, tmp_p
     )
     assert 0 < result["metrics"]["test"]["recall@10"] <= 1
     assert np.isfinite(result["flow_s"])
+
+
+def test_missing_input_names_the_file(prefect_harness, tmp_path):
+    from flows.nightly import nightly
+    from recsys_core.errors import InputError
+
+    with pytest.raises(InputError, match="nope.txt: expected an existing input file"):
+        nightly(**SMALL, input_path=str(tmp_path / "nope.txt"), output_dir=str(tmp_path / "out"))
