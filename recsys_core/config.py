@@ -27,7 +27,6 @@ class IngestConfig:
     item_col: str = "ProductCode"
     event_col: str = "Event"
     timestamp_col: str = "Timestamp"
-    weight_col: str = "weight"
     event_strengths: MappingProxyType | dict = field(
         default_factory=lambda: DEFAULT_EVENT_STRENGTHS
     )

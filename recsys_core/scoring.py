@@ -11,8 +11,6 @@ from recsys_core.columns import Columns
 from recsys_core.config import RankConfig
 from recsys_core.ranking import item_popularity, popularity_bias, top_k
 
-RECOMMENDATIONS_SCHEMA_FIELDS = (Columns.USER_ID, Columns.RANK, Columns.ITEM_ID, Columns.SCORE)
-
 
 def score_all_users(
     user_items: sp.csr_matrix,

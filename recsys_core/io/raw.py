@@ -48,8 +48,3 @@ def bad_rows(lines: np.ndarray, columns: list[str] | np.ndarray, reasons, raws) 
         },
         schema=BAD_ROWS_SCHEMA,
     )
-
-
-def no_bad_rows() -> pa.Table:
-    """An empty bad-rows table."""
-    return BAD_ROWS_SCHEMA.empty_table()
