@@ -208,6 +208,11 @@ def nightly(
         "params": params.model_dump(mode="json") | {"run_date": day.isoformat()},
         "code_version": {"core": core_version(), "git": git_commit()},
         "fingerprint": params.fingerprint(input_sha, core_version()),
+        # Step folders this snapshot came from: work-dir pruning keeps these.
+        "work_dirs": [
+            step["dir"]
+            for step in (ingested, split, weighted, train_eval, evaluated, train_full, scored)
+        ],
         "rows": {
             "interactions": ingested["rows"],
             "users": ingested["users"],

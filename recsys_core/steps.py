@@ -33,6 +33,7 @@ from recsys_core.snapshot import (
     AlreadyPublished,
     apply_retention,
     publish_snapshot,
+    published_dates,
     snapshot_name,
 )
 from recsys_core.splitting import split_interactions
@@ -249,6 +250,29 @@ def run_publish(
         overwrite=True,
     )
     removed = apply_retention(output_dir, keep_last)
-    return _finish(
-        path, {"status": "published", "snapshot": str(path), "removed": removed}, started
-    )
+    pruned = prune_work(output_dir, manifest.get("work_dirs", []))
+    summary = {"status": "published", "snapshot": str(path), "removed": removed, "pruned": pruned}
+    return _finish(path, summary, started)
+
+
+def prune_work(output_dir: str, current: list[str], min_age_s: float = 24 * 3600) -> list[str]:
+    """Remove step folders no kept snapshot was built from, once idle for ``min_age_s``.
+
+    Keeps the folders of every published snapshot's manifest (so reruns of kept dates stay
+    cached) and of the current run; the age guard spares a concurrent run's fresh folders.
+    Only step roots that manifests name are touched.
+    """
+    keep = {str(Path(d).resolve()) for d in current}
+    for name in published_dates(output_dir):
+        manifest = json.loads((Path(output_dir) / name / MANIFEST_FILE).read_text())
+        keep.update(str(Path(d).resolve()) for d in manifest.get("work_dirs", []))
+    step_roots = {Path(d).parent for d in keep}
+    now = time.time()
+    pruned = []
+    for root in step_roots:
+        for folder in root.iterdir() if root.is_dir() else []:
+            if str(folder.resolve()) in keep or now - folder.stat().st_mtime < min_age_s:
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            pruned.append(str(folder))
+    return sorted(pruned)
