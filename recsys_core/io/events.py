@@ -17,11 +17,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from recsys_core.columns import Columns
 from recsys_core.config import IngestConfig
 from recsys_core.errors import InputError
-from recsys_core.io.ids import normalise_ids
-from recsys_core.io.raw import RawRead, bad_rows
+from recsys_core.io.raw import RawRead, RowChecks, bad_rows, kept_interactions
 
 
 def _read_text_table(path: Path, columns: list[str]) -> tuple[pa.Table, list]:
@@ -54,7 +52,7 @@ def _read_text_table(path: Path, columns: list[str]) -> tuple[pa.Table, list]:
     return table, malformed
 
 
-def _parse_timestamps(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
+def parse_timestamps(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """ISO-8601 text or integer epoch seconds → timestamp[us, UTC]; returns (values, ok mask)."""
     if pa.types.is_timestamp(values.type):
         ts = values if values.type.tz else pc.assume_timezone(values, "UTC")
@@ -113,12 +111,7 @@ def read_events(path: str | Path, config: IngestConfig) -> RawRead:
         # Header is line 1; assumes no quoted newlines inside fields.
         line_numbers = _csv_line_numbers(table.num_rows, malformed)
     n = table.num_rows
-    problems: list[tuple[np.ndarray, str, str]] = []
-
-    def check(mask: np.ndarray, column: str, reason: str) -> None:
-        if mask.any():
-            problems.append((np.flatnonzero(mask), column, reason))
-
+    checks = RowChecks(n)
     users = table.column(config.user_col).combine_chunks()
     items = table.column(config.item_col).combine_chunks()
     events = pc.cast(table.column(config.event_col).combine_chunks(), pa.string())
@@ -126,30 +119,19 @@ def read_events(path: str | Path, config: IngestConfig) -> RawRead:
         empty = pc.is_null(col).to_numpy(zero_copy_only=False)
         if pa.types.is_string(col.type):
             empty |= pc.equal(pc.utf8_trim_whitespace(col), "").fill_null(True).to_numpy(False)
-        check(empty, name, "expected a non-empty id")
+        checks.flag(empty, name, "expected a non-empty id")
     strengths = _strengths(config.event_strengths)
     event_index = pc.index_in(events, value_set=pa.array(list(strengths), pa.string()))
     unknown = pc.is_null(event_index).to_numpy(zero_copy_only=False)
-    check(unknown, config.event_col, f"expected one of {', '.join(strengths)}")
+    checks.flag(unknown, config.event_col, f"expected one of {', '.join(strengths)}")
     timestamps = None
     if has_ts:
-        timestamps, ts_ok = _parse_timestamps(table.column(config.timestamp_col).combine_chunks())
-        check(~ts_ok, config.timestamp_col, "expected an ISO-8601 time or integer epoch seconds")
+        timestamps, ts_ok = parse_timestamps(table.column(config.timestamp_col).combine_chunks())
+        checks.flag(
+            ~ts_ok, config.timestamp_col, "expected an ISO-8601 time or integer epoch seconds"
+        )
 
-    bad_mask = np.zeros(n, dtype=bool)
-    first_reason: dict[int, tuple[str, str]] = {}
-    for rows, column, reason in problems:
-        fresh = rows[~bad_mask[rows]]
-        bad_mask[fresh] = True
-        first_reason.update({int(r): (column, reason) for r in fresh})
-    bad_idx = np.flatnonzero(bad_mask)
-    raw_text = _row_text(table, bad_idx, table.column_names)
-    bad = bad_rows(
-        line_numbers[bad_idx],
-        [first_reason[int(r)][0] for r in bad_idx],
-        [first_reason[int(r)][1] for r in bad_idx],
-        raw_text,
-    )
+    bad = checks.report(table, line_numbers)
     if malformed:
         mal = bad_rows(
             np.array([m[0] for m in malformed]),
@@ -158,19 +140,11 @@ def read_events(path: str | Path, config: IngestConfig) -> RawRead:
             [m[2] for m in malformed],
         )
         bad = pa.concat_tables([mal, bad])
-    keep = pa.array(~bad_mask)
-    weights = np.asarray(list(strengths.values()), dtype=np.float32)
-    kept_event_index = pc.filter(event_index, keep).to_numpy(zero_copy_only=False)
-    columns = {
-        Columns.USER_ID: normalise_ids(pc.filter(users, keep)),
-        Columns.ITEM_ID: normalise_ids(pc.filter(items, keep)),
-        Columns.WEIGHT: pa.array(weights[kept_event_index.astype(np.int64)]),
-        Columns.POSITION: pa.array(np.flatnonzero(~bad_mask).astype(np.int64)),
-    }
-    if timestamps is not None:
-        columns[Columns.TIMESTAMP] = pc.filter(timestamps, keep)
+    strength_values = np.asarray(list(strengths.values()), dtype=np.float32)
+    # Unknown events (bad rows, dropped below) borrow index 0 so the lookup stays vectorised.
+    weights = strength_values[event_index.fill_null(0).to_numpy(zero_copy_only=False)]
     return RawRead(
-        rows=pa.table(columns),
+        rows=kept_interactions(~checks.bad, users, items, weights, timestamps),
         bad=bad,
         units=n + len(malformed),
         line_label="row" if is_parquet else "line",
@@ -195,11 +169,3 @@ def _csv_line_numbers(n_rows: int, malformed: list) -> np.ndarray:
             break
         lines = shifted
     return lines
-
-
-def _row_text(table: pa.Table, rows: np.ndarray, columns: list[str]) -> list[str]:
-    """The offending rows as text, for the quarantine file (bad rows only: small)."""
-    if not len(rows):
-        return []
-    picked = table.select(columns).take(pa.array(rows)).to_pylist()
-    return [",".join("" if v is None else str(v) for v in r.values()) for r in picked]
