@@ -23,6 +23,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.params import DEFAULTS, NightlyParams
 from recsys_core.errors import InputError
+from recsys_core.evaluation import METRIC_NAMES
 from recsys_core.snapshot import sha256_file
 from recsys_core.steps import is_complete
 from recsys_core.version import core_version, git_commit
@@ -258,7 +259,7 @@ def metrics_rows(metrics: dict, k: int) -> list[dict]:
             "popularity_validation": round(metrics["popularity_validation"][f"{name}@{k}"], 4),
             "popularity_test": round(metrics["popularity"][f"{name}@{k}"], 4),
         }
-        for name in ("recall", "precision", "map", "ndcg", "coverage")
+        for name in METRIC_NAMES
     ]
 
 

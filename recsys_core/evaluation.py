@@ -34,11 +34,13 @@ from recsys_core.ranking import (
     contains,
     item_popularity,
     popularity_bias,
+    seed_pool_sizes,
     top_k,
     top_k_multi,
     top_k_popular,
 )
 
+# The metrics every table carries, as ``f"{name}@{k}"`` keys.
 METRIC_NAMES = ("recall", "precision", "map", "ndcg", "coverage")
 
 
@@ -76,16 +78,17 @@ def evaluate(
     train_parts = (
         (Parts.TRAIN,) if config.eval_mode == "seed" else (Parts.TRAIN, Parts.NOT_EVALUATED)
     )
-    seen = rows_matrix(arrays, np.isin(arrays.parts, train_parts), users, n_items)
+    # The train matrix the model saw; popularity counts it (seed: evaluated users' train only)
+    # and the evaluated users' rows of it are what each list excludes.
+    model_train = rows_matrix(arrays, np.isin(arrays.parts, train_parts), model_users, n_items)
+    seen = model_train[rows]
     validation = rows_matrix(arrays, arrays.parts == Parts.VALIDATION, users, n_items)
     test = rows_matrix(arrays, arrays.parts == Parts.TEST, users, n_items)
-    # Popularity counts the train matrix the model saw (seed: evaluated users' train only).
-    model_train = rows_matrix(arrays, np.isin(arrays.parts, train_parts), model_users, n_items)
     bias = popularity_bias(item_popularity(model_train), config.popularity_weight)
     vectors = user_factors[rows]
     seed = config.eval_mode == "seed"
     if seed:
-        pool = k + np.diff(seen.indptr) + config.seed_pool_extra
+        pool = seed_pool_sizes(seen, k, config.seed_pool_extra)
         model_items, _ = top_k(
             vectors, item_factors, bias, seen, k, pool_sizes=pool, block_size=config.block_size
         )

@@ -24,6 +24,11 @@ def popularity_bias(popularity: np.ndarray, popularity_weight: float) -> np.ndar
     return np.float32(popularity_weight) * np.log1p(popularity.astype(np.float32))
 
 
+def seed_pool_sizes(seen: sp.csr_matrix, k: int, extra: int) -> np.ndarray:
+    """Seed 000's candidate pool per row: ``k + |seen items| + extra`` ALS top items."""
+    return k + np.diff(seen.indptr) + extra
+
+
 def item_popularity(user_items: sp.csr_matrix) -> np.ndarray:
     """Number of distinct users per item (non-zeros per column)."""
     return np.bincount(user_items.indices, minlength=user_items.shape[1]).astype(np.float32)

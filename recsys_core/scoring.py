@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from recsys_core.columns import Columns
 from recsys_core.config import RankConfig
-from recsys_core.ranking import item_popularity, popularity_bias, top_k
+from recsys_core.ranking import item_popularity, popularity_bias, seed_pool_sizes, top_k
 
 
 def score_all_users(
@@ -26,7 +26,7 @@ def score_all_users(
     bias = popularity_bias(item_popularity(user_items), config.popularity_weight)
     pool = None
     if config.eval_mode == "seed":
-        pool = config.top_k + np.diff(user_items.indptr) + config.seed_pool_extra
+        pool = seed_pool_sizes(user_items, config.top_k, config.seed_pool_extra)
     return top_k(
         user_factors,
         item_factors,

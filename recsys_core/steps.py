@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
+from recsys_core.columns import Columns
 from recsys_core.config import ALSConfig, IngestConfig, RankConfig, SplitConfig, WeightConfig
 from recsys_core.evaluation import evaluate
 from recsys_core.io.canonical import read_canonical
@@ -74,8 +75,7 @@ def step_output(folder: str | Path) -> Iterator[Path]:
 
 
 def _finish(folder: Path, summary: dict, started: float) -> dict:
-    summary = {**summary, "dir": str(folder), "seconds": round(time.perf_counter() - started, 3)}
-    return summary
+    return {**summary, "dir": str(folder), "seconds": round(time.perf_counter() - started, 3)}
 
 
 def _write_summary(staging: Path, summary: dict) -> None:
@@ -98,7 +98,7 @@ def run_split(ingest_dir: str, out_dir: str, config: SplitConfig) -> dict:
     started = time.perf_counter()
     canonical = read_canonical(ingest_dir)
     split = split_interactions(canonical.interactions, canonical.n_users, canonical.n_items, config)
-    parts = np.bincount(split.column("part").to_numpy() + 1, minlength=4)
+    parts = np.bincount(split.column(Columns.PART).to_numpy() + 1, minlength=4)
     summary = {
         "pairs": split.num_rows,
         "not_evaluated": int(parts[0]),
