@@ -8,7 +8,6 @@ from prefect import get_run_logger, task
 
 from recsys_core import steps
 from recsys_core.config import ALSConfig, IngestConfig, RankConfig, SplitConfig, WeightConfig
-from recsys_core.errors import InputError
 from tasks.caching import content_key
 
 # Results are small dicts of paths and numbers: JSON, never pickle.
@@ -16,11 +15,10 @@ CACHED = dict(cache_key_fn=content_key, persist_result=True, result_serializer="
 
 
 def retry_on_io_error(task, task_run, state) -> bool:
-    """Retry transient I/O failures only: bad input fails the same way every time."""
+    """Retry transient I/O failures only: bad input (InputError, a ValueError) fails the same
+    way every time."""
     try:
         state.result()
-    except InputError:
-        return False
     except OSError:
         return True
     except Exception:  # noqa: BLE001 - anything else is a bug or bad data, not transient
