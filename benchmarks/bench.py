@@ -23,19 +23,20 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from benchmarks.measure import measure, run_with_peak_rss
-from flows.nightly import format_table
 from flows.params import NightlyParams
-from recsys_core import steps
 from recsys_core.columns import Parts
-from recsys_core.config import IngestConfig
 from recsys_core.evaluation import evaluate
-from recsys_core.matrices import eval_training_matrix, full_matrix
+from recsys_core.matrices import eval_training_matrix, read_split
+from recsys_core.pipeline import LocalRunner, run_nightly, run_step
+from recsys_core.reporting import format_table
 from recsys_core.synthetic import synthetic_pairs, write_adjacency
 from recsys_core.training import fit_als, load_factors
 from recsys_core.weighting import confidence
+from recsys_core.workdir import FACTORS_FILE, FULL_MATRIX_FILE, SPLIT_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 GOWALLA = ROOT.parent / "shared" / "data" / "gowalla" / "train.txt"
@@ -60,53 +61,24 @@ def progress(message: str) -> None:
 
 
 def core_steps(input_path: Path, work: Path, params: NightlyParams) -> dict[str, dict]:
-    """Run the core steps in this process; seconds and peak RSS per step."""
+    """The flow's own steps and wiring (``run_nightly``), in this process, from the same
+    parameter object; seconds and peak RSS per step, and each step's inputs for reruns."""
     rows: dict[str, dict] = {}
 
-    def step(name, fn):
-        result, seconds, peak = measure(fn)
-        rows[name] = {"seconds": round(seconds, 3), "peak_rss_mb": round(peak, 1)}
+    def measured(step: str, call):
+        result, seconds, peak = measure(call)
+        rows[step] = {"seconds": round(seconds, 3), "peak_rss_mb": round(peak, 1)}
         return result
 
-    rank = params.rank_config()
-    ing = step("ingest", lambda: steps.run_ingest(str(input_path), str(work / "i"), IngestConfig()))
-    spl = step("split", lambda: steps.run_split(ing["dir"], str(work / "s"), params.split_config()))
-    wei = step(
-        "weight",
-        lambda: steps.run_weight(
-            spl["dir"], str(work / "w"), params.weight_config(), params.eval_mode
-        ),
-    )
-    ev = step(
-        "train-eval",
-        lambda: steps.run_train(wei["dir"], "eval", str(work / "te"), params.als_config()),
-    )
-    step("evaluate", lambda: steps.run_evaluate(spl["dir"], ev["dir"], str(work / "e"), rank))
-    warm = ev["dir"] if params.full_schedule == "warm" else None
-    full = step(
-        "train-full",
-        lambda: steps.run_train(
-            wei["dir"], "full", str(work / "tf"), params.full_als_config(), warm
-        ),
-    )
-    step(
-        "score",
-        lambda: steps.run_score(spl["dir"], ing["dir"], full["dir"], str(work / "sc"), rank),
-    )
-    rows["ingest"]["interactions"] = ing["rows"]
-    rows["_dirs"] = {
-        "ingest": ing["dir"],
-        "split": spl["dir"],
-        "weight": wei["dir"],
-        "eval": ev["dir"],
-        "full": full["dir"],
-    }
+    results = run_nightly(LocalRunner(work, measure=measured), params.pipeline_config(), input_path)
+    rows["ingest"]["interactions"] = results["ingest"]["rows"]
+    rows["_dirs"] = {name: result["dir"] for name, result in results.items()}
     return rows
 
 
 def gemm_bound(full_dir: str, threads: int | None, repeat: int) -> float:
     """Best of ``repeat`` timings of one float32 GEMM: all user × all item factors."""
-    factors = load_factors(Path(full_dir) / steps.FACTORS_FILE)[0]
+    factors = load_factors(Path(full_dir) / FACTORS_FILE)[0]
     users = np.ascontiguousarray(factors.user_factors, dtype=np.float32)
     items_t = np.ascontiguousarray(factors.item_factors.T, dtype=np.float32)
     timings = []
@@ -125,19 +97,26 @@ def best_of(rows: dict, dirs: dict, work: Path, params: NightlyParams, repeat: i
     The GEMM bound is a best-of-``repeat`` too, so both sides of the ratio see the machine
     at its least disturbed (it is shared and noisy).
     """
-    rank = params.rank_config()
+    configs = params.pipeline_config()
     reruns = {
-        "evaluate": lambda n: steps.run_evaluate(
-            dirs["split"], dirs["eval"], str(work / f"e{n}"), rank
+        "evaluate": dict(
+            split_dir=dirs["split"],
+            train_dir=dirs["train-eval"],
+            config=configs.rank,
+            protocol=configs.eval_protocol,
         ),
-        "score": lambda n: steps.run_score(
-            dirs["split"], dirs["ingest"], dirs["full"], str(work / f"s{n}"), rank
+        "score": dict(
+            split_dir=dirs["split"],
+            ingest_dir=dirs["ingest"],
+            train_dir=dirs["train-full"],
+            config=configs.rank,
         ),
     }
-    for name, rerun in reruns.items():
+    for name, inputs in reruns.items():
         timings = [rows[name]["seconds"]]
         for n in range(1, repeat):
-            _, seconds, peak = measure(lambda n=n, rerun=rerun: rerun(n))
+            out_dir = str(work / f"{name}-{n}")  # a fresh folder: nothing to reuse
+            _, seconds, peak = measure(lambda i=inputs, o=out_dir, s=name: run_step(s, o, **i))
             timings.append(round(seconds, 3))
             rows[name]["peak_rss_mb"] = max(rows[name]["peak_rss_mb"], round(peak, 1))
         rows[name]["seconds"], rows[name]["runs_s"] = min(timings), timings
@@ -148,9 +127,9 @@ def seed_loop_seconds(split_dir: str, full_dir: str, sample: int, k: int, weight
     extrapolated to every user."""
     from implicit.cpu.als import AlternatingLeastSquares
 
-    arrays, n_users, n_items = steps.load_split(split_dir)
-    seen = full_matrix(arrays, n_users, n_items)
-    factors = load_factors(Path(full_dir) / steps.FACTORS_FILE)[0]
+    seen = sp.load_npz(Path(split_dir) / FULL_MATRIX_FILE).tocsr()
+    n_users, n_items = seen.shape
+    factors = load_factors(Path(full_dir) / FACTORS_FILE)[0]
     with threadpool_limits(limits=1, user_api="blas"):
         model = AlternatingLeastSquares(factors=factors.user_factors.shape[1])
     model.user_factors, model.item_factors = factors.user_factors, factors.item_factors
@@ -183,28 +162,24 @@ def warm_start_cost(split_dir: str, eval_dir: str, params: NightlyParams) -> dic
     model continues for ``warm_iterations`` on train+validation, against a cold fit with
     the full schedule; both are scored on test with train+validation excluded.
     """
-    arrays, n_users, n_items = steps.load_split(split_dir)
+    configs = params.pipeline_config()
+    arrays = read_split(Path(split_dir) / SPLIT_FILE)
     grown = replace(
         arrays,
         parts=np.where(arrays.parts == Parts.VALIDATION, Parts.TRAIN, arrays.parts).astype(np.int8),
     )
-    model_users, train = eval_training_matrix(grown, n_users, n_items, params.eval_mode)
-    conf = confidence(train, params.weight_config())
-    start_items = load_factors(Path(eval_dir) / steps.FACTORS_FILE)[0].item_factors
+    model_users, train = eval_training_matrix(grown, configs.eval_protocol)
+    conf = confidence(train, configs.weight)
+    start_items = load_factors(Path(eval_dir) / FACTORS_FILE)[0].item_factors
     out = {}
     for name, config, initial in (
-        ("cold", params.als_config(), None),
-        ("warm", replace(params.als_config(), iterations=params.warm_iterations), start_items),
+        ("cold", configs.als, None),
+        ("warm", replace(configs.als, iterations=params.warm_iterations), start_items),
     ):
-        factors, seconds, _ = measure(lambda c=config, i=initial: fit_als(conf, c, i))
-        metrics = evaluate(
-            grown,
-            n_items,
-            factors.user_factors,
-            factors.item_factors,
-            model_users,
-            params.rank_config(),
-        )["test"]
+        factors, seconds, _ = measure(
+            lambda c=config, i=initial: fit_als(conf, c, model_users, initial_item_factors=i)
+        )
+        metrics = evaluate(grown, factors, configs.rank, configs.eval_protocol)["test"]
         out[name] = {"train_s": round(seconds, 2), **{k: round(v, 4) for k, v in metrics.items()}}
     out["max_abs_diff"] = round(
         max(abs(out["cold"][k] - out["warm"][k]) for k in out["cold"] if "@" in k), 4
@@ -300,16 +275,27 @@ def main(argv: list[str] | None = None) -> int:
         rows = core_steps(args.input, work / "main", params)
         dirs = rows.pop("_dirs")
         progress(f"steps: {json.dumps(rows)}")
+        cold_als = cold_params.pipeline_config().als
         _, cold_s, _ = measure(
-            lambda: steps.run_train(
-                dirs["weight"], "full", str(work / "cold-full"), cold_params.full_als_config()
+            lambda: run_step(
+                "train-full",
+                str(work / "cold-full"),
+                weight_dir=dirs["weight"],
+                matrix="full",
+                config=cold_als,
             )
         )
         best_of(rows, dirs, work / "repeats", params, args.repeat)
-        gemm = {t or "all": round(gemm_bound(dirs["full"], t, args.repeat), 3) for t in (1, None)}
+        gemm = {
+            t or "all": round(gemm_bound(dirs["train-full"], t, args.repeat), 3) for t in (1, None)
+        }
         gemm_s = min(gemm.values())
         seed_s = seed_loop_seconds(
-            dirs["split"], dirs["full"], args.sample_users, params.top_k, params.popularity_weight
+            dirs["split"],
+            dirs["train-full"],
+            args.sample_users,
+            params.top_k,
+            params.popularity_weight,
         )
         results["steps"] = rows
         progress(f"gemm {gemm}, seed loop {seed_s:.1f}s, cold full {cold_s:.1f}s")
@@ -320,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             "seed_loop_sample_users": args.sample_users,
             "train_full_cold_s": round(cold_s, 2),
         }
-        results["warm_start_cost"] = warm_start_cost(dirs["split"], dirs["eval"], params)
+        results["warm_start_cost"] = warm_start_cost(dirs["split"], dirs["train-eval"], params)
         progress(f"warm start cost: {json.dumps(results['warm_start_cost'])}")
         if not args.skip_flow:
             flow_params = {**SEED_000, "full_schedule": "warm"}

@@ -1,8 +1,10 @@
 """Backfill: run the nightly flow for each date from ``start`` to ``end``, oldest first.
 
-Dates that already have a snapshot are skipped unless ``overwrite`` is true, so rerunning a
-backfill writes nothing new. ``params`` are nightly parameters (``run_date`` and
-``overwrite`` are set per date).
+Each date goes through the one publish policy (``snapshot.publish_decision``), asked before
+the date's run so a date that would not be published costs nothing: a date published from
+the same input, parameters and code is left as it is; one published from anything else is
+replaced only with ``overwrite``. Rerunning a backfill writes nothing new. ``params`` are
+nightly parameters (``run_date`` and ``overwrite`` are set per date).
 
 ``python -m flows.backfill --start 2026-11-18 --end 2026-11-20 --params '{"output_dir": "out"}'``
 """
@@ -18,9 +20,11 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.nightly import format_table, nightly
+from flows.nightly import nightly
 from flows.params import NightlyParams
-from recsys_core.snapshot import published_dates, snapshot_name
+from recsys_core.pipeline import fingerprint, input_checksum
+from recsys_core.reporting import format_table
+from recsys_core.snapshot import Decision, publish_decision
 
 
 def dates_between(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -40,10 +44,12 @@ def backfill(
     """Publish one snapshot per date, in date order; returns a status row per date."""
     base = NightlyParams(**{**(params or {}), "overwrite": overwrite})
     log = get_run_logger()
+    run_fingerprint = fingerprint(input_checksum(base.input_path), base.pipeline_config())
     rows = []
     for day in dates_between(start, end):  # one nightly run per date, in order
-        if snapshot_name(day) in published_dates(base.output_dir) and not overwrite:
-            rows.append({"run_date": day.isoformat(), "status": "skipped: already published"})
+        decision = publish_decision(base.output_dir, day, run_fingerprint, overwrite)
+        if decision is not Decision.PUBLISH:
+            rows.append({"run_date": day.isoformat(), "status": str(decision)})
             continue
         run_params = base.model_dump(exclude_none=True) | {"run_date": day}
         result = nightly(**run_params)

@@ -1,21 +1,43 @@
-"""Nightly flow parameters: one validated model, turned into the core's frozen configs.
+"""Nightly flow parameters: the one declaration of every knob, and the views derived from it.
 
-The flow keeps these as *flat* parameters so a deployment run can override one key at a
-time (``--param top_k=50``); the names are a contract other tools rely on.
+:class:`NightlyParams` is the source: name, type (the core's own ``Literal`` types),
+default and bounds. The flow keeps its parameters *flat* so a deployment run can override
+one key at a time (``--param top_k=50``); its signature must equal this model field for
+field (:func:`signature_drift`, checked when ``flows.nightly`` is imported and by a test).
+The core's frozen configs are built from it by field name (:func:`core_config`); a test
+holds their names, types and defaults equal to the model's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import hashlib
-import json
+import inspect
+import typing
 import zoneinfo
-from dataclasses import replace
-from typing import Literal
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from recsys_core.config import ALSConfig, IngestConfig, RankConfig, SplitConfig, WeightConfig
+from recsys_core.config import (
+    DEFAULT_EVENT_STRENGTHS,
+    EVAL_MODES,
+    ALSConfig,
+    BadRowPolicy,
+    Bm25Direction,
+    EvalMode,
+    FullSchedule,
+    IngestConfig,
+    InputFormat,
+    PipelineConfig,
+    PublishConfig,
+    RankConfig,
+    ServingConfig,
+    SplitConfig,
+    SplitStrategy,
+    WeightConfig,
+)
 
 SAMPLE_INPUT = "data/gowalla_sample.txt"
 
@@ -26,7 +48,7 @@ class NightlyParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     input_path: str = SAMPLE_INPUT
-    input_format: Literal["adjacency", "events", "parquet", "auto"] = "auto"
+    input_format: InputFormat = "auto"
     output_dir: str = "out"
     run_date: dt.date | None = None
     factors: int = Field(256, ge=1, le=4096)
@@ -35,15 +57,15 @@ class NightlyParams(BaseModel):
     alpha: float = Field(30.0, gt=0)
     bm25_k1: float = Field(100.0, ge=0)
     bm25_b: float = Field(0.8, ge=0, le=1)
-    bm25_direction: Literal["user_items", "item_users"] = "user_items"
+    bm25_direction: Bm25Direction = "user_items"
     popularity_weight: float = Field(0.15, ge=0)
     top_k: int = Field(20, ge=1, le=1000)
     min_user_items: int = Field(5, ge=1)
     random_state: int = 42
-    eval_mode: Literal["standard", "seed"] = "standard"
-    full_schedule: Literal["cold", "warm"] = "warm"
+    eval_mode: EvalMode = "standard"
+    full_schedule: FullSchedule = "warm"
     warm_iterations: int = Field(5, ge=1, le=1000)
-    split_strategy: Literal["ordered", "leave_k_out", "time_cutoff"] = "ordered"
+    split_strategy: SplitStrategy = "ordered"
     leave_k: int = Field(1, ge=1)
     validation_cutoff: str | None = None
     test_cutoff: str | None = None
@@ -51,8 +73,10 @@ class NightlyParams(BaseModel):
     item_col: str = "ProductCode"
     event_col: str = "Event"
     timestamp_col: str = "Timestamp"
-    event_strengths: dict[str, float] | None = None
-    bad_rows: Literal["fail", "quarantine"] = "fail"
+    event_strengths: Mapping[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_EVENT_STRENGTHS)
+    )
+    bad_rows: BadRowPolicy = "fail"
     max_bad_fraction: float = Field(0.01, ge=0, le=1)
     work_dir: str | None = None
     overwrite: bool = True
@@ -76,69 +100,83 @@ class NightlyParams(BaseModel):
             raise ValueError("split_strategy 'time_cutoff' needs validation_cutoff and test_cutoff")
         return self
 
-    def ingest_config(self) -> IngestConfig:
-        extra = {"event_strengths": self.event_strengths} if self.event_strengths else {}
-        return IngestConfig(
-            input_format=self.input_format,
-            user_col=self.user_col,
-            item_col=self.item_col,
-            event_col=self.event_col,
-            timestamp_col=self.timestamp_col,
-            bad_rows=self.bad_rows,
-            max_bad_fraction=self.max_bad_fraction,
-            **extra,
+    def pipeline_config(self) -> PipelineConfig:
+        """The core configs that decide a snapshot's content."""
+        return PipelineConfig(
+            ingest=core_config(IngestConfig, self),
+            split=core_config(SplitConfig, self),
+            weight=core_config(WeightConfig, self),
+            als=core_config(ALSConfig, self),
+            serving=core_config(ServingConfig, self),
+            rank=core_config(RankConfig, self),
+            eval_protocol=DERIVED["eval_protocol"](self),
         )
 
-    def split_config(self) -> SplitConfig:
-        return SplitConfig(
-            strategy=self.split_strategy,
-            min_user_items=self.min_user_items,
-            leave_k=self.leave_k,
-            random_state=self.random_state,
-            validation_cutoff=self.validation_cutoff,
-            test_cutoff=self.test_cutoff,
-        )
-
-    def weight_config(self) -> WeightConfig:
-        return WeightConfig(
-            bm25_k1=self.bm25_k1,
-            bm25_b=self.bm25_b,
-            bm25_direction=self.bm25_direction,
-            alpha=self.alpha,
-        )
-
-    def als_config(self) -> ALSConfig:
-        return ALSConfig(
-            factors=self.factors,
-            regularization=self.regularization,
-            iterations=self.iterations,
-            random_state=self.random_state,
-        )
-
-    def full_als_config(self) -> ALSConfig:
-        """The serving model's schedule: seed 000's cold start, or warm from the eval model."""
-        if self.full_schedule == "warm":
-            return replace(self.als_config(), iterations=self.warm_iterations)
-        return self.als_config()
-
-    def rank_config(self) -> RankConfig:
-        return RankConfig(
-            top_k=self.top_k, popularity_weight=self.popularity_weight, eval_mode=self.eval_mode
-        )
-
-    def fingerprint(self, input_sha256: str, code_version: str) -> str:
-        """What makes two runs "the same": input content, model parameters and code."""
-        where = {
-            "input_path",
-            "output_dir",
-            "run_date",
-            "work_dir",
-            "overwrite",
-            "keep_last",
-            "timezone",
-        }
-        payload = json.dumps(self.model_dump(mode="json", exclude=where), sort_keys=True)
-        return hashlib.sha256(f"{input_sha256}|{payload}|{code_version}".encode()).hexdigest()
+    def publish_config(self, output_dir: str, run_date: dt.date) -> PublishConfig:
+        """Where the snapshot goes, with the resolved folder and date."""
+        return core_config(PublishConfig, self, output_dir=output_dir, run_date=run_date)
 
 
 DEFAULTS = NightlyParams()
+
+# Config fields computed from a parameter rather than named after one: ``eval_mode`` sets
+# the evaluation protocol and the candidate pool (recsys_core.config.EVAL_MODES).
+DERIVED: Mapping[str, Callable[[NightlyParams], Any]] = {
+    "eval_protocol": lambda p: EVAL_MODES[p.eval_mode][0],
+    "candidate_pool": lambda p: EVAL_MODES[p.eval_mode][1],
+}
+# Parameters the flow itself consumes (where and when), not a core config.
+FLOW_ONLY = frozenset({"input_path", "run_date", "work_dir", "timezone", "eval_mode"})
+# Every core config a parameter can reach.
+PARAMETER_CONFIGS = (
+    IngestConfig,
+    SplitConfig,
+    WeightConfig,
+    ALSConfig,
+    ServingConfig,
+    RankConfig,
+    PublishConfig,
+)
+
+C = TypeVar("C")
+
+
+def core_config(cls: type[C], params: NightlyParams, **resolved: Any) -> C:
+    """Build a core config by field name: a parameter of that name, a :data:`DERIVED`
+    value, a ``resolved`` value, else the config's own default (an internal constant)."""
+    values = {}
+    for item in dataclasses.fields(cls):
+        if item.name in resolved:
+            values[item.name] = resolved[item.name]
+        elif item.name in DERIVED:
+            values[item.name] = DERIVED[item.name](params)
+        elif item.name in NightlyParams.model_fields:
+            values[item.name] = getattr(params, item.name)
+    return cls(**values)
+
+
+def signature_drift(fn: Callable) -> list[str]:
+    """Differences between ``fn``'s parameters and :class:`NightlyParams` (names in order,
+    types, defaults); empty when they agree."""
+    signature = inspect.signature(fn)
+    hints = typing.get_type_hints(fn)
+    names, fields = list(signature.parameters), NightlyParams.model_fields
+    if names != list(fields):
+        return [f"parameters {names} != NightlyParams fields {list(fields)}"]
+    problems = []
+    for name, spec in fields.items():
+        default = spec.get_default(call_default_factory=True)
+        if hints.get(name) != spec.annotation:
+            problems.append(f"{name}: type {hints.get(name)} != {spec.annotation}")
+        if signature.parameters[name].default != default:
+            problems.append(
+                f"{name}: default {signature.parameters[name].default!r} != {default!r}"
+            )
+    return problems
+
+
+def ensure_signature_matches(fn: Callable) -> None:
+    """Raise ``TypeError`` listing every :func:`signature_drift` difference."""
+    problems = signature_drift(fn)
+    if problems:
+        raise TypeError(f"{fn.__name__} and NightlyParams disagree: " + "; ".join(problems))

@@ -1,7 +1,14 @@
-"""Frozen configuration objects the core takes. Flows build them from validated parameters."""
+"""Frozen configuration objects the core takes, and the value types they share.
+
+Field names equal the nightly flow's parameter names (``flows/params.py`` builds each
+config by name, and a test holds names, types and defaults equal). Fields that are not
+parameters are internal constants.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
@@ -10,10 +17,22 @@ InputFormat = Literal["adjacency", "events", "parquet", "auto"]
 BadRowPolicy = Literal["fail", "quarantine"]
 SplitStrategy = Literal["ordered", "leave_k_out", "time_cutoff"]
 Bm25Direction = Literal["user_items", "item_users"]
+FullSchedule = Literal["cold", "warm"]
+# The confidence matrix a model is fitted on: the evaluation model's or all data.
+TrainMatrix = Literal["eval", "full"]
+
+# ``eval_mode`` (a parameter) sets two separate things, modelled separately here:
 EvalMode = Literal["standard", "seed"]
+# how the evaluation model is trained and scored (see recsys_core.evaluation) ...
+EvalProtocol = Literal["standard", "seed"]
+# ... and which items a list may be drawn from (see recsys_core.ranking).
+CandidatePool = Literal["all_items", "seed_pool"]
+EVAL_MODES: Mapping[EvalMode, tuple[EvalProtocol, CandidatePool]] = MappingProxyType(
+    {"standard": ("standard", "all_items"), "seed": ("seed", "seed_pool")}
+)
 
 # Seed 001's event strengths.
-DEFAULT_EVENT_STRENGTHS = MappingProxyType(
+DEFAULT_EVENT_STRENGTHS: Mapping[str, float] = MappingProxyType(
     {"view": 1.0, "query_search": 2.0, "click": 3.0, "compare": 4.0}
 )
 
@@ -27,9 +46,7 @@ class IngestConfig:
     item_col: str = "ProductCode"
     event_col: str = "Event"
     timestamp_col: str = "Timestamp"
-    event_strengths: MappingProxyType | dict = field(
-        default_factory=lambda: DEFAULT_EVENT_STRENGTHS
-    )
+    event_strengths: Mapping[str, float] = field(default_factory=lambda: DEFAULT_EVENT_STRENGTHS)
     bad_rows: BadRowPolicy = "fail"
     max_bad_fraction: float = 0.01
 
@@ -38,14 +55,14 @@ class IngestConfig:
 class SplitConfig:
     """Per-user split; ``ordered`` is seed 000's cut at int(0.7n) and int(0.8n)."""
 
-    strategy: SplitStrategy = "ordered"
-    train_cut: float = 0.7
-    validation_cut: float = 0.8
+    split_strategy: SplitStrategy = "ordered"
     min_user_items: int = 5
     leave_k: int = 1
     random_state: int = 42
     validation_cutoff: str | None = None
     test_cutoff: str | None = None
+    train_cut: float = 0.7
+    validation_cut: float = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +87,44 @@ class ALSConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ServingConfig:
+    """How the serving model (all data) is fitted: ``warm`` continues the evaluation
+    model's item factors for ``warm_iterations`` sweeps; ``cold`` is seed 000's full fit."""
+
+    full_schedule: FullSchedule = "warm"
+    warm_iterations: int = 5
+
+
+@dataclass(frozen=True, slots=True)
 class RankConfig:
     """How scores become top-k lists: ``user·item + popularity_weight·log1p(popularity)``."""
 
     top_k: int = 20
     popularity_weight: float = 0.15
-    eval_mode: EvalMode = "standard"
+    candidate_pool: CandidatePool = "all_items"
     block_size: int = 1024
     # Seed 000 re-ranks ALS's top ``k + |seen| + seed_pool_extra`` items only.
     seed_pool_extra: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """Everything that decides a snapshot's content (besides the input and the code)."""
+
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    weight: WeightConfig = field(default_factory=WeightConfig)
+    als: ALSConfig = field(default_factory=ALSConfig)
+    serving: ServingConfig = field(default_factory=ServingConfig)
+    rank: RankConfig = field(default_factory=RankConfig)
+    eval_protocol: EvalProtocol = "standard"
+
+
+@dataclass(frozen=True, slots=True)
+class PublishConfig:
+    """Where and how a snapshot is published (not part of its content)."""
+
+    output_dir: str
+    run_date: dt.date
+    overwrite: bool = True
+    keep_last: int = 14

@@ -1,14 +1,19 @@
 """Offline evaluation of the model and of a popularity-only baseline, batched over users.
 
-Two modes:
+The *protocol* (``EvalProtocol``, half of the ``eval_mode`` parameter):
 
 ``seed`` reproduces seed 000 exactly, quirks included: one list per user serves both
-validation and test (validation items stay candidates at test time); the popularity blend
-re-ranks only ALS's top ``k + |train items| + 100`` items; means run over *all* evaluated
-users, those with an empty part counting 0.
+validation and test (validation items stay candidates at test time); means run over
+*all* evaluated users, those with an empty part counting 0; the evaluation model is trained
+on evaluated users only.
 
-``standard``: the blend covers every item; the test list also excludes the user's
-validation items (they are known by then); means run over users whose part is non-empty.
+``standard``: the test list also excludes the user's validation items (they are known by
+then); means run over users whose part is non-empty; the evaluation model also trains on
+short users' items.
+
+The *candidate pool* (``RankConfig.candidate_pool``, the other half) decides which items a
+list may hold: ``seed_pool`` re-ranks only the model's top ``k + |train items| + 100``
+items, as seed 000 does; ``all_items`` blends over every item.
 
 Both exclude the user's train items and use the metric definitions in
 :mod:`recsys_core.metrics`. Popularity is the number of distinct train users per item.
@@ -20,12 +25,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys_core.columns import Parts
-from recsys_core.config import RankConfig
-from recsys_core.matrices import SplitArrays, rows_matrix
+from recsys_core.config import EvalProtocol, RankConfig
+from recsys_core.matrices import SplitArrays, eval_training_matrix, rows_matrix
 from recsys_core.metrics import (
     average_precision_at_k,
     item_coverage,
     mean_over,
+    metric_key,
     ndcg_at_k,
     precision_at_k,
     recall_at_k,
@@ -34,77 +40,71 @@ from recsys_core.ranking import (
     contains,
     item_popularity,
     popularity_bias,
-    seed_pool_sizes,
-    top_k,
     top_k_multi,
     top_k_popular,
 )
-
-# The metrics every table carries, as ``f"{name}@{k}"`` keys.
-METRIC_NAMES = ("recall", "precision", "map", "ndcg", "coverage")
+from recsys_core.scoring import candidate_pool_sizes
+from recsys_core.training import Factors
 
 
 def metric_table(
     items: np.ndarray, truth: sp.csr_matrix, k: int, n_items: int, all_users: bool
 ) -> dict[str, float]:
-    """``{"recall@k": …, "precision@k": …, "map@k": …, "ndcg@k": …, "coverage@k": …}``."""
+    """Every metric of :data:`~recsys_core.metrics.METRIC_NAMES` for these lists.
+
+    ``all_users``: the mean runs over every row (empty parts count 0), else over rows with
+    a non-empty ``truth``.
+    """
     hits = contains(truth, items)
     n_relevant = np.diff(truth.indptr)
     include = None if all_users else n_relevant > 0
-    return {
-        f"recall@{k}": mean_over(recall_at_k(hits, n_relevant), include),
-        f"precision@{k}": mean_over(precision_at_k(hits, k), include),
-        f"map@{k}": mean_over(average_precision_at_k(hits, n_relevant, k), include),
-        f"ndcg@{k}": mean_over(ndcg_at_k(hits, n_relevant, k), include),
-        f"coverage@{k}": item_coverage(items, n_items),
+    per_user = {
+        "recall": recall_at_k(hits, n_relevant),
+        "precision": precision_at_k(hits, k),
+        "map": average_precision_at_k(hits, n_relevant, k),
+        "ndcg": ndcg_at_k(hits, n_relevant, k),
     }
+    table = {metric_key(name, k): mean_over(values, include) for name, values in per_user.items()}
+    table[metric_key("coverage", k)] = item_coverage(items, n_items)
+    return table
 
 
 def evaluate(
-    arrays: SplitArrays,
-    n_items: int,
-    user_factors: np.ndarray,
-    item_factors: np.ndarray,
-    model_users: np.ndarray,
-    config: RankConfig,
+    arrays: SplitArrays, factors: Factors, rank: RankConfig, protocol: EvalProtocol
 ) -> dict[str, dict[str, float]]:
     """Metrics of the model (validation, test) and the popularity baseline (both parts).
 
-    ``user_factors[r]`` belongs to dense user ``model_users[r]`` (sorted).
+    ``factors`` is the evaluation model, trained on :func:`eval_training_matrix`.
     """
-    k = config.top_k
+    k, n_items = rank.top_k, arrays.n_items
     users = arrays.evaluated_users()
-    rows = np.searchsorted(model_users, users)
-    train_parts = (
-        (Parts.TRAIN,) if config.eval_mode == "seed" else (Parts.TRAIN, Parts.NOT_EVALUATED)
-    )
     # The train matrix the model saw; popularity counts it (seed: evaluated users' train only)
     # and the evaluated users' rows of it are what each list excludes.
-    model_train = rows_matrix(arrays, np.isin(arrays.parts, train_parts), model_users, n_items)
+    model_users, model_train = eval_training_matrix(arrays, protocol)
+    if not np.array_equal(model_users, factors.model_users):
+        raise ValueError("the evaluation model was not trained on this split's users")
+    rows = np.searchsorted(model_users, users)
     seen = model_train[rows]
-    validation = rows_matrix(arrays, arrays.parts == Parts.VALIDATION, users, n_items)
-    test = rows_matrix(arrays, arrays.parts == Parts.TEST, users, n_items)
-    bias = popularity_bias(item_popularity(model_train), config.popularity_weight)
-    vectors = user_factors[rows]
-    seed = config.eval_mode == "seed"
-    if seed:
-        pool = seed_pool_sizes(seen, k, config.seed_pool_extra)
-        model_items, _ = top_k(
-            vectors, item_factors, bias, seen, k, pool_sizes=pool, block_size=config.block_size
-        )
-        model_test_items = model_items
-        pop_items, _ = top_k_popular(bias, seen, k)
-        pop_test_items = pop_items
-    else:
-        seen_by_test = (seen + validation).tocsr()
-        (model_items, _), (model_test_items, _) = top_k_multi(
-            vectors, item_factors, bias, [seen, seen_by_test], k, block_size=config.block_size
-        )
-        pop_items, _ = top_k_popular(bias, seen, k)
-        pop_test_items, _ = top_k_popular(bias, seen_by_test, k)
+    validation = rows_matrix(arrays, arrays.parts == Parts.VALIDATION, users)
+    test = rows_matrix(arrays, arrays.parts == Parts.TEST, users)
+    bias = popularity_bias(item_popularity(model_train), rank.popularity_weight)
+    # seed: one list serves both parts; standard: the test list also excludes validation.
+    one_list = protocol == "seed"
+    excludes = [seen] if one_list else [seen, (seen + validation).tocsr()]
+    lists = top_k_multi(
+        factors.user_factors[rows],
+        factors.item_factors,
+        bias,
+        excludes,
+        k,
+        pool_sizes=candidate_pool_sizes(seen, rank),
+        block_size=rank.block_size,
+    )
+    model_items, model_test_items = lists[0][0], lists[-1][0]
+    pop_items, pop_test_items = (top_k_popular(bias, m, k)[0] for m in (excludes[0], excludes[-1]))
     return {
-        "validation": metric_table(model_items, validation, k, n_items, seed),
-        "test": metric_table(model_test_items, test, k, n_items, seed),
-        "popularity": metric_table(pop_test_items, test, k, n_items, seed),
-        "popularity_validation": metric_table(pop_items, validation, k, n_items, seed),
+        "validation": metric_table(model_items, validation, k, n_items, one_list),
+        "test": metric_table(model_test_items, test, k, n_items, one_list),
+        "popularity": metric_table(pop_test_items, test, k, n_items, one_list),
+        "popularity_validation": metric_table(pop_items, validation, k, n_items, one_list),
     }

@@ -1,33 +1,47 @@
-"""Users × items matrices cut from a split table (rows are users, columns are items)."""
+"""The split as arrays, and the users × items matrices cut from it (rows are users).
+
+One home for the rule of which split parts a model is trained on
+(:func:`training_parts`), used by the weight step and by evaluation alike.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from recsys_core.columns import Columns, Parts
-from recsys_core.config import EvalMode
+from recsys_core.config import EvalProtocol
+
+# Parquet schema metadata key holding the split's shape.
+_SHAPE_KEY = b"recsys.shape"
 
 
 @dataclass(frozen=True, slots=True)
 class SplitArrays:
-    """The split table's columns as numpy arrays."""
+    """One row per distinct (user, item) pair with its part; dense indices < the shape."""
 
     users: np.ndarray
     items: np.ndarray
     weights: np.ndarray
     parts: np.ndarray
+    n_users: int
+    n_items: int
 
     @classmethod
-    def from_table(cls, split: pa.Table) -> SplitArrays:
+    def from_table(cls, split: pa.Table, n_users: int, n_items: int) -> SplitArrays:
         return cls(
             users=split.column(Columns.USER_INDEX).to_numpy(),
             items=split.column(Columns.ITEM_INDEX).to_numpy(),
             weights=split.column(Columns.WEIGHT).to_numpy(),
             parts=split.column(Columns.PART).to_numpy(),
+            n_users=n_users,
+            n_items=n_items,
         )
 
     def evaluated_users(self) -> np.ndarray:
@@ -35,38 +49,55 @@ class SplitArrays:
         return np.unique(self.users[self.parts != Parts.NOT_EVALUATED])
 
 
-def rows_matrix(
-    arrays: SplitArrays, mask: np.ndarray, row_users: np.ndarray, n_items: int
-) -> sp.csr_matrix:
+def write_split(table: pa.Table, n_users: int, n_items: int, path: str | Path) -> None:
+    """The split table, with its (n_users, n_items) in the schema metadata."""
+    shape = json.dumps({"n_users": n_users, "n_items": n_items}).encode()
+    pq.write_table(table.replace_schema_metadata({_SHAPE_KEY: shape}), path)
+
+
+def read_split(path: str | Path) -> SplitArrays:
+    """What :func:`write_split` wrote."""
+    table = pq.read_table(path)
+    shape = json.loads(table.schema.metadata[_SHAPE_KEY])
+    return SplitArrays.from_table(table, shape["n_users"], shape["n_items"])
+
+
+def rows_matrix(arrays: SplitArrays, mask: np.ndarray, row_users: np.ndarray) -> sp.csr_matrix:
     """CSR of the ``mask`` pairs whose user is in sorted ``row_users``; row r is row_users[r]."""
     users, items, weights = arrays.users[mask], arrays.items[mask], arrays.weights[mask]
     rows = np.searchsorted(row_users, users)
     inside = (rows < len(row_users)) & (row_users[np.minimum(rows, len(row_users) - 1)] == users)
     matrix = sp.csr_matrix(
         (weights[inside].astype(np.float64), (rows[inside], items[inside])),
-        shape=(len(row_users), n_items),
+        shape=(len(row_users), arrays.n_items),
     )
     matrix.sum_duplicates()
     return matrix
 
 
-def eval_training_matrix(
-    arrays: SplitArrays, n_users: int, n_items: int, mode: EvalMode
-) -> tuple[np.ndarray, sp.csr_matrix]:
-    """Users the evaluation model is trained on, and their train matrix.
+def training_parts(protocol: EvalProtocol) -> tuple[int, ...]:
+    """Split parts the evaluation model is trained on.
 
-    ``seed``: only evaluated users, their train part (seed 000 drops short users entirely).
-    ``standard``: every user; short users contribute all their items to train.
+    ``seed``: train only (seed 000 leaves short users out entirely); ``standard``: train
+    plus the short users' items (they are trained on, never evaluated).
     """
-    if mode == "seed":
-        model_users = arrays.evaluated_users()
-        train = arrays.parts == Parts.TRAIN
-    else:
-        model_users = np.arange(n_users)
-        train = (arrays.parts == Parts.TRAIN) | (arrays.parts == Parts.NOT_EVALUATED)
-    return model_users, rows_matrix(arrays, train, model_users, n_items)
+    return (Parts.TRAIN,) if protocol == "seed" else (Parts.TRAIN, Parts.NOT_EVALUATED)
 
 
-def full_matrix(arrays: SplitArrays, n_users: int, n_items: int) -> sp.csr_matrix:
+def model_users(arrays: SplitArrays, protocol: EvalProtocol) -> np.ndarray:
+    """Sorted users the evaluation model has a row for (``seed``: evaluated users only)."""
+    return arrays.evaluated_users() if protocol == "seed" else np.arange(arrays.n_users)
+
+
+def eval_training_matrix(
+    arrays: SplitArrays, protocol: EvalProtocol
+) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Users the evaluation model is trained on, and their train matrix (raw weights)."""
+    users = model_users(arrays, protocol)
+    parts = np.isin(arrays.parts, training_parts(protocol))
+    return users, rows_matrix(arrays, parts, users)
+
+
+def full_matrix(arrays: SplitArrays) -> sp.csr_matrix:
     """Every distinct (user, item) pair, all users (the serving model's input)."""
-    return rows_matrix(arrays, np.ones(len(arrays.users), dtype=bool), np.arange(n_users), n_items)
+    return rows_matrix(arrays, np.ones(len(arrays.users), dtype=bool), np.arange(arrays.n_users))

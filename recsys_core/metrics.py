@@ -17,6 +17,22 @@ from __future__ import annotations
 
 import numpy as np
 
+# The metrics every table carries, keyed ``metric_key(name, k)``.
+METRIC_NAMES = ("recall", "precision", "map", "ndcg", "coverage")
+
+
+def metric_key(name: str, k: int) -> str:
+    """The one spelling of a metric's key.
+
+    Examples
+    --------
+    >>> metric_key("ndcg", 20)
+    'ndcg@20'
+    """
+    if name not in METRIC_NAMES:
+        raise ValueError(f"unknown metric {name!r} (expected one of {', '.join(METRIC_NAMES)})")
+    return f"{name}@{k}"
+
 
 def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     out = np.zeros(len(numerator), dtype=np.float64)

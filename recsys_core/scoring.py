@@ -10,31 +10,39 @@ import scipy.sparse as sp
 from recsys_core.columns import Columns
 from recsys_core.config import RankConfig
 from recsys_core.ranking import item_popularity, popularity_bias, seed_pool_sizes, top_k
+from recsys_core.training import Factors
+
+
+def candidate_pool_sizes(seen: sp.csr_matrix, rank: RankConfig) -> np.ndarray | None:
+    """Per row, how many of the model's top items may be re-ranked; None: every item.
+
+    ``seed_pool`` is seed 000's ``k + |seen items| + seed_pool_extra``.
+    """
+    if rank.candidate_pool == "all_items":
+        return None
+    if rank.candidate_pool == "seed_pool":
+        return seed_pool_sizes(seen, rank.top_k, rank.seed_pool_extra)
+    raise ValueError(f"unknown candidate_pool {rank.candidate_pool!r}")
 
 
 def score_all_users(
-    user_items: sp.csr_matrix,
-    user_factors: np.ndarray,
-    item_factors: np.ndarray,
-    config: RankConfig,
+    user_items: sp.csr_matrix, factors: Factors, rank: RankConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k unseen items per user (rows of ``user_items``, which is also what is excluded).
 
-    Popularity comes from ``user_items`` itself. In ``seed`` mode only ALS's top
-    ``k + |seen| + 100`` items are re-ranked, as seed 000 does when it writes its file.
+    Popularity comes from ``user_items`` itself; ``factors`` must have a row per user.
     """
-    bias = popularity_bias(item_popularity(user_items), config.popularity_weight)
-    pool = None
-    if config.eval_mode == "seed":
-        pool = seed_pool_sizes(user_items, config.top_k, config.seed_pool_extra)
+    if len(factors.model_users) != user_items.shape[0]:
+        raise ValueError("the serving model needs a factor row for every user")
+    bias = popularity_bias(item_popularity(user_items), rank.popularity_weight)
     return top_k(
-        user_factors,
-        item_factors,
+        factors.user_factors,
+        factors.item_factors,
         bias,
         user_items,
-        config.top_k,
-        pool_sizes=pool,
-        block_size=config.block_size,
+        rank.top_k,
+        pool_sizes=candidate_pool_sizes(user_items, rank),
+        block_size=rank.block_size,
     )
 
 
@@ -44,6 +52,13 @@ def recommendations_table(
     """Long table ``user_id, rank (1..k), item_id, score`` sorted by user then rank.
 
     Row ``u`` of ``items`` belongs to ``user_ids[u]``; -1 slots (no eligible item) are dropped.
+
+    Examples
+    --------
+    >>> t = recommendations_table(np.array([[2, -1], [0, 1]]), np.array([[.9, -np.inf],
+    ...     [.8, .7]]), pa.array(["a", "b"]), pa.array([10, 11, 12]))
+    >>> t.to_pydict()["item_id"], t.to_pydict()["rank"], t.to_pydict()["user_id"]
+    ([12, 10, 11], [1, 1, 2], ['a', 'b', 'b'])
     """
     n_users, k = items.shape
     valid = (items >= 0).ravel()

@@ -126,16 +126,16 @@ def split_interactions(
         n_items,
     )
     rank, size = rank_within_user(users, n_users)
-    if config.strategy == "ordered":
+    if config.split_strategy == "ordered":
         parts = ordered_parts(rank, size, config)
-    elif config.strategy == "leave_k_out":
+    elif config.split_strategy == "leave_k_out":
         parts = leave_k_out_parts(users, size, n_users, config)
-    elif config.strategy == "time_cutoff":
+    elif config.split_strategy == "time_cutoff":
         if timestamps is None:
             raise ValueError("time_cutoff split needs timestamped interactions")
         parts = time_cutoff_parts(timestamps[order][first_row], config)
     else:
-        raise ValueError(f"unknown split strategy {config.strategy!r}")
+        raise ValueError(f"unknown split strategy {config.split_strategy!r}")
     parts[size < config.min_user_items] = Parts.NOT_EVALUATED
     return pa.table(
         {

@@ -5,32 +5,51 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recsys_core.config import ALSConfig
+from recsys_core.config import ALSConfig, ServingConfig
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Factors:
-    """Trained factors: ``user_factors[u] · item_factors[i]`` is the ALS score."""
+    """Trained factors: ``user_factors[r] · item_factors[i]`` scores dense user
+    ``model_users[r]`` (sorted) on item ``i``."""
 
     user_factors: np.ndarray
     item_factors: np.ndarray
+    model_users: np.ndarray
+
+    def __post_init__(self) -> None:
+        if len(self.model_users) != len(self.user_factors):
+            raise ValueError(
+                f"{len(self.user_factors)} user factor rows for {len(self.model_users)} users"
+            )
+
+
+def serving_als_config(als: ALSConfig, serving: ServingConfig) -> ALSConfig:
+    """The serving fit's ALS settings: ``warm`` runs ``warm_iterations`` sweeps (from the
+    evaluation model's item factors), ``cold`` seed 000's full schedule."""
+    if serving.full_schedule == "warm":
+        return replace(als, iterations=serving.warm_iterations)
+    return als
 
 
 def fit_als(
     confidence_user_items: sp.csr_matrix,
     config: ALSConfig,
+    model_users: np.ndarray,
     initial_item_factors: np.ndarray | None = None,
 ) -> Factors:
     """Fit implicit's CPU ALS on a users × items confidence matrix.
+
+    Row ``r`` of the matrix is dense user ``model_users[r]``.
 
     implicit's own ``alpha`` stays 1: confidence scaling is done by the weighting step
     (seed 000). BLAS is pinned to one thread during the fit so implicit's threads do the work.
@@ -67,30 +86,30 @@ def fit_als(
         confidence_user_items.shape,
         time.perf_counter() - started,
     )
-    return Factors(user_factors=model.user_factors, item_factors=model.item_factors)
+    return Factors(
+        user_factors=model.user_factors,
+        item_factors=model.item_factors,
+        model_users=np.asarray(model_users),
+    )
 
 
-def save_factors(
-    path: str | Path, factors: Factors, config: ALSConfig, **arrays: np.ndarray
-) -> None:
-    """Write factors, extra arrays and the ALS parameters (as JSON text) to an npz."""
+def save_factors(path: str | Path, factors: Factors, config: ALSConfig) -> None:
+    """Write factors, their users and the ALS parameters (as JSON text) to an npz."""
     np.savez(
         path,
         user_factors=factors.user_factors,
         item_factors=factors.item_factors,
+        model_users=factors.model_users,
         params=np.array(json.dumps(asdict(config), sort_keys=True)),
-        **arrays,
     )
 
 
-def load_factors(path: str | Path) -> tuple[Factors, dict, dict[str, np.ndarray]]:
+def load_factors(path: str | Path) -> tuple[Factors, dict]:
     """Read what :func:`save_factors` wrote (``allow_pickle`` stays off)."""
     with np.load(path, allow_pickle=False) as data:
-        extra = {
-            k: data[k] for k in data.files if k not in {"user_factors", "item_factors", "params"}
-        }
-        return (
-            Factors(user_factors=data["user_factors"], item_factors=data["item_factors"]),
-            json.loads(str(data["params"])),
-            extra,
+        factors = Factors(
+            user_factors=data["user_factors"],
+            item_factors=data["item_factors"],
+            model_users=data["model_users"],
         )
+        return factors, json.loads(str(data["params"]))

@@ -1,17 +1,26 @@
-"""One Prefect task per nightly step. Each reads paths, calls the core, returns a small dict."""
+"""One Prefect task per nightly step: each calls the core's step through ``run_step``.
+
+A task reusing a complete step folder finishes in Prefect's ``Cached`` state: the step
+folder is the cache (``recsys_core.workdir``), and Prefect's state follows it, so no
+Prefect result can point at a folder that is gone. Results are small dicts, kept in memory.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from prefect import get_run_logger, task
+from prefect.states import Completed, State
 
-from recsys_core import steps
-from recsys_core.config import ALSConfig, IngestConfig, RankConfig, SplitConfig, WeightConfig
-from tasks.caching import content_key
-
-# Results are small dicts of paths and numbers: JSON, never pickle.
-CACHED = dict(cache_key_fn=content_key, persist_result=True, result_serializer="json")
+from recsys_core import pipeline
+from recsys_core.config import (
+    ALSConfig,
+    EvalProtocol,
+    IngestConfig,
+    PublishConfig,
+    RankConfig,
+    SplitConfig,
+    TrainMatrix,
+    WeightConfig,
+)
 
 
 def retry_on_io_error(task, task_run, state) -> bool:
@@ -29,72 +38,113 @@ def retry_on_io_error(task, task_run, state) -> bool:
 IO_RETRIES = dict(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_on_io_error)
 
 
-def _log(name: str, result: dict) -> dict:
-    get_run_logger().info("%s done in %.2fs: %s", name, result["seconds"], result.get("dir"))
+def _step(step: str, out_dir: str, **inputs) -> dict | State:
+    """Run or reuse the step; a reuse is reported as a ``Cached`` state."""
+    result = pipeline.run_step(step, out_dir, **inputs)
+    log = get_run_logger()
+    if result["reused"]:
+        log.info("%s: reused %s", step, out_dir)
+        return Completed(data=result, name="Cached", message=f"reused {out_dir}")
+    log.info("%s done in %.2fs: %s", step, result["seconds"], out_dir)
     return result
 
 
-@task(name="ingest", **IO_RETRIES, **CACHED)
-def ingest_task(input_path: str, input_sha256: str, out_dir: str, config: dict) -> dict:
-    """Raw log → canonical interactions Parquet + id maps (input_sha256 keys the cache)."""
-    return _log("ingest", steps.run_ingest(input_path, out_dir, IngestConfig(**config)))
+@task(name="ingest", **IO_RETRIES)
+def ingest_task(out_dir: str, input_path: str, input_sha256: str, config: IngestConfig) -> dict:
+    """Raw log → canonical interactions Parquet + id maps."""
+    return _step("ingest", out_dir, input_path=input_path, input_sha256=input_sha256, config=config)
 
 
-@task(name="split", **CACHED)
-def split_task(ingest_dir: str, out_dir: str, config: dict) -> dict:
+@task(name="split")
+def split_task(out_dir: str, ingest_dir: str, config: SplitConfig) -> dict:
     """Canonical interactions → per-user train / validation / test."""
-    return _log("split", steps.run_split(ingest_dir, out_dir, SplitConfig(**config)))
+    return _step("split", out_dir, ingest_dir=ingest_dir, config=config)
 
 
-@task(name="weight", **CACHED)
-def weight_task(split_dir: str, out_dir: str, config: dict, eval_mode: str) -> dict:
+@task(name="weight")
+def weight_task(out_dir: str, split_dir: str, config: WeightConfig, protocol: EvalProtocol) -> dict:
     """Split → BM25 + alpha confidence matrices (evaluation and full)."""
-    return _log("weight", steps.run_weight(split_dir, out_dir, WeightConfig(**config), eval_mode))
+    return _step("weight", out_dir, split_dir=split_dir, config=config, protocol=protocol)
 
 
-@task(name="train", timeout_seconds=4 * 3600, **CACHED)
+@task(name="train", timeout_seconds=4 * 3600)
 def train_task(
-    weight_dir: str, which: str, out_dir: str, config: dict, warm_start_dir: str | None = None
+    out_dir: str,
+    weight_dir: str,
+    matrix: TrainMatrix,
+    config: ALSConfig,
+    warm_start_dir: str | None = None,
 ) -> dict:
     """Fit ALS on the ``eval`` or ``full`` matrix, optionally from another model's items."""
-    result = steps.run_train(weight_dir, which, out_dir, ALSConfig(**config), warm_start_dir)
-    return _log(f"train-{which}", result)
+    return _step(
+        f"train-{matrix}",
+        out_dir,
+        weight_dir=weight_dir,
+        matrix=matrix,
+        config=config,
+        warm_start_dir=warm_start_dir,
+    )
 
 
-@task(name="evaluate", timeout_seconds=3600, **CACHED)
-def evaluate_task(split_dir: str, train_dir: str, out_dir: str, config: dict) -> dict:
+@task(name="evaluate", timeout_seconds=3600)
+def evaluate_task(
+    out_dir: str, split_dir: str, train_dir: str, config: RankConfig, protocol: EvalProtocol
+) -> dict:
     """Model vs popularity metrics on validation and test."""
-    return _log("evaluate", steps.run_evaluate(split_dir, train_dir, out_dir, RankConfig(**config)))
+    return _step(
+        "evaluate",
+        out_dir,
+        split_dir=split_dir,
+        train_dir=train_dir,
+        config=config,
+        protocol=protocol,
+    )
 
 
-@task(name="score", timeout_seconds=3600, **CACHED)
-def score_task(split_dir: str, ingest_dir: str, train_dir: str, out_dir: str, config: dict) -> dict:
-    """Top-k for every user with the full model."""
-    return _log(
-        "score", steps.run_score(split_dir, ingest_dir, train_dir, out_dir, RankConfig(**config))
+@task(name="score", timeout_seconds=3600)
+def score_task(
+    out_dir: str, split_dir: str, ingest_dir: str, train_dir: str, config: RankConfig
+) -> dict:
+    """Top-k for every user with the serving model."""
+    return _step(
+        "score",
+        out_dir,
+        split_dir=split_dir,
+        ingest_dir=ingest_dir,
+        train_dir=train_dir,
+        config=config,
     )
 
 
 @task(name="publish", **IO_RETRIES)
 def publish_task(
-    output_dir: str,
-    run_date: dt.date,
+    publish: PublishConfig,
     score_dir: str,
     evaluate_dir: str,
     train_dir: str,
     manifest: dict,
-    overwrite: bool = True,
-    keep_last: int = 14,
+    work_dir: str,
 ) -> dict:
-    """Dated snapshot, renamed into place; LATEST replaced last; then retention."""
-    result = steps.run_publish(
-        output_dir,
-        run_date,
-        score_dir,
-        evaluate_dir,
-        train_dir,
-        manifest,
-        overwrite=overwrite,
-        keep_last=keep_last,
+    """Dated snapshot, renamed into place; LATEST replaced last; then retention and pruning."""
+    result = pipeline.publish_step(
+        publish=publish,
+        score_dir=score_dir,
+        evaluate_dir=evaluate_dir,
+        train_dir=train_dir,
+        manifest=manifest,
+        work_dir=work_dir,
     )
-    return _log("publish", result)
+    get_run_logger().info("publish: %s %s", result["status"], result["snapshot"])
+    return result
+
+
+TASKS = {
+    "ingest": ingest_task,
+    "split": split_task,
+    "weight": weight_task,
+    "train-eval": train_task,
+    "evaluate": evaluate_task,
+    "train-full": train_task,
+    "score": score_task,
+    "publish": publish_task,
+}

@@ -1,6 +1,8 @@
 """Shared fixtures. Prefect state goes to a temporary home so runs never leak caches."""
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 # Before anything imports prefect: cached results live under PREFECT_HOME/storage and
 # would otherwise leak between test sessions (../shared/PREFECT_NOTES.md).
 _PREFECT_HOME = tempfile.mkdtemp(prefix="recsys-test-prefect-")
+atexit.register(shutil.rmtree, _PREFECT_HOME, ignore_errors=True)
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

@@ -20,7 +20,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import scipy.sparse as sp
 
 from recsys_core.columns import Columns
 
@@ -103,14 +102,3 @@ def read_canonical(folder: str | Path) -> Canonical:
         users=pq.read_table(folder / USERS_FILE),
         items=pq.read_table(folder / ITEMS_FILE),
     )
-
-
-def user_items_matrix(
-    user_index: np.ndarray, item_index: np.ndarray, weight: np.ndarray, shape: tuple[int, int]
-) -> sp.csr_matrix:
-    """Users × items CSR (rows are users), duplicates summed, indices sorted."""
-    matrix = sp.csr_matrix(
-        (np.asarray(weight, dtype=np.float64), (user_index, item_index)), shape=shape
-    )
-    matrix.sum_duplicates()
-    return matrix

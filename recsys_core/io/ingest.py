@@ -30,7 +30,8 @@ class IngestSummary:
     users: int
     items: int
     bad_rows: int
-    quarantine_path: str | None
+    # Name of the bad-rows file in the output folder, when rows were quarantined.
+    quarantine_file: str | None
 
 
 def detect_format(path: Path, config: IngestConfig) -> str:
@@ -45,10 +46,16 @@ def detect_format(path: Path, config: IngestConfig) -> str:
     return "adjacency"
 
 
+def require_input_file(path: Path) -> Path:
+    """``path`` itself, or an :class:`InputError` naming it when it is not a file."""
+    if not path.is_file():
+        raise InputError(str(path), "an existing input file (input_path)")
+    return path
+
+
 def read_any(path: Path, config: IngestConfig) -> tuple[str, RawRead]:
     """Read ``path`` with the reader its format names."""
-    if not path.is_file():
-        raise InputError(str(path), "an existing input file")
+    require_input_file(path)
     fmt = detect_format(path, config)
     if fmt == "adjacency":
         return fmt, read_adjacency(path)
@@ -112,5 +119,5 @@ def ingest(path: str | Path, out_dir: str | Path, config: IngestConfig) -> Inges
         users=canonical.n_users,
         items=canonical.n_items,
         bad_rows=bad.num_rows,
-        quarantine_path=str(quarantine_path) if quarantine_path else None,
+        quarantine_file=quarantine_path.name if quarantine_path else None,
     )

@@ -7,17 +7,21 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from recsys_core.snapshot import (
     NON_PARQUET_PREFIXES,
-    AlreadyPublished,
+    ROW_GROUP_ROWS,
+    Decision,
     SnapshotError,
     latest_snapshot,
     publish_snapshot,
     published_dates,
     read_recommendations,
+    row_groups_for_users,
     verify_snapshot,
+    write_recommendations,
 )
 
 
@@ -39,21 +43,28 @@ def model(tmp_path):
     return path
 
 
-def _publish(out, day, model, **kwargs):
+@pytest.fixture
+def scored(tmp_path):
+    path = tmp_path / "scored.parquet"
+    write_recommendations(_recs(), path)
+    return path
+
+
+def _publish(out, day, model, scored, fingerprint="abc", **kwargs):
     return publish_snapshot(
         out,
         dt.date.fromisoformat(day),
-        _recs(),
+        scored,
         {"test": {"recall@3": 0.5}},
         model,
-        {"input_sha256": "abc"},
+        {"input_sha256": "abc", "fingerprint": fingerprint},
         **kwargs,
-    )
+    )[1]
 
 
-def test_publish_layout_manifest_and_latest(tmp_path, model):
+def test_publish_layout_manifest_and_latest(tmp_path, model, scored):
     out = tmp_path / "out"
-    folder = _publish(out, "2026-11-20", model)
+    folder = _publish(out, "2026-11-20", model, scored)
     assert folder.name == "dt=2026-11-20"
     assert sorted(p.name for p in folder.iterdir()) == [
         "manifest.json",
@@ -68,43 +79,86 @@ def test_publish_layout_manifest_and_latest(tmp_path, model):
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no staging left
 
 
-def test_latest_names_the_newest_date_even_after_a_backfill(tmp_path, model):
+def test_latest_names_the_newest_date_even_after_a_backfill(tmp_path, model, scored):
     out = tmp_path / "out"
-    _publish(out, "2026-11-21", model)
-    _publish(out, "2026-11-19", model)
+    _publish(out, "2026-11-21", model, scored)
+    _publish(out, "2026-11-19", model, scored)
     assert latest_snapshot(out).name == "dt=2026-11-21"
     assert published_dates(out) == ["dt=2026-11-19", "dt=2026-11-21"]
 
 
-def test_overwrite_false_refuses(tmp_path, model):
-    out = tmp_path / "out"
-    _publish(out, "2026-11-20", model)
-    with pytest.raises(AlreadyPublished):
-        _publish(out, "2026-11-20", model, overwrite=False)
+def _state(out):
+    return {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*")}
 
 
-def test_failed_publish_leaves_previous_snapshot_intact(tmp_path, model):
+@pytest.mark.parametrize(
+    ("fingerprint", "overwrite", "decision"),
+    [
+        ("abc", True, Decision.UNCHANGED),  # same input, parameters and code: a no-op
+        ("abc", False, Decision.UNCHANGED),
+        ("other", False, Decision.KEEP),  # changed, but replacing was not asked for
+    ],
+)
+def test_publish_policy_leaves_the_date_alone(
+    tmp_path, model, scored, fingerprint, overwrite, decision
+):
     out = tmp_path / "out"
-    before = _publish(out, "2026-11-20", model)
+    _publish(out, "2026-11-20", model, scored)
+    before = _state(out)
+    got, path = publish_snapshot(
+        out,
+        dt.date(2026, 11, 20),
+        scored,
+        {},
+        model,
+        {"fingerprint": fingerprint},
+        overwrite=overwrite,
+    )
+    assert got is decision and path == out / "dt=2026-11-20"
+    assert _state(out) == before
+
+
+def test_publish_policy_replaces_a_changed_date_when_asked(tmp_path, model, scored):
+    out = tmp_path / "out"
+    _publish(out, "2026-11-20", model, scored)
+    decision, folder = publish_snapshot(
+        out, dt.date(2026, 11, 20), scored, {"v": 2}, model, {"fingerprint": "new"}
+    )
+    assert decision is Decision.PUBLISH
+    assert verify_snapshot(folder)["fingerprint"] == "new"
+    assert json.loads((folder / "metrics.json").read_text()) == {"v": 2}
+    assert sorted(p.name for p in out.iterdir()) == ["LATEST", "dt=2026-11-20"]
+
+
+def test_publish_links_the_scored_file_without_rewriting_it(tmp_path, model, scored):
+    folder = _publish(tmp_path / "out", "2026-11-20", model, scored)
+    assert (folder / "recommendations.parquet").read_bytes() == scored.read_bytes()
+
+
+def test_failed_publish_leaves_previous_snapshot_intact(tmp_path, model, scored):
+    out = tmp_path / "out"
+    before = _publish(out, "2026-11-20", model, scored)
     manifest = (before / "manifest.json").read_text()
     with pytest.raises(FileNotFoundError):
-        publish_snapshot(out, dt.date(2026, 11, 20), _recs(), {}, tmp_path / "missing.npz", {})
+        publish_snapshot(
+            out, dt.date(2026, 11, 20), scored, {}, tmp_path / "missing.npz", {"fingerprint": "x"}
+        )
     assert (before / "manifest.json").read_text() == manifest
     assert verify_snapshot(before)
     assert sorted(p.name for p in out.iterdir()) == ["LATEST", "dt=2026-11-20"]
 
 
-def test_verify_detects_tampering(tmp_path, model):
-    folder = _publish(tmp_path / "out", "2026-11-20", model)
+def test_verify_detects_tampering(tmp_path, model, scored):
+    folder = _publish(tmp_path / "out", "2026-11-20", model, scored)
     (folder / "metrics.json").write_text(json.dumps({"test": {"recall@3": 0.9}}))
     with pytest.raises(SnapshotError, match="sha256"):
         verify_snapshot(folder)
 
 
-def test_readers_pyarrow_pandas_duckdb(tmp_path, model):
+def test_readers_pyarrow_pandas_duckdb(tmp_path, model, scored):
     out = tmp_path / "out"
-    _publish(out, "2026-11-20", model)
-    _publish(out, "2026-11-21", model)
+    _publish(out, "2026-11-20", model, scored)
+    _publish(out, "2026-11-21", model, scored)
     table = ds.dataset(
         out, format="parquet", partitioning="hive", ignore_prefixes=NON_PARQUET_PREFIXES
     ).to_table()
@@ -118,9 +172,9 @@ def test_readers_pyarrow_pandas_duckdb(tmp_path, model):
     assert count == 300
 
 
-def test_read_recommendations_filters_users_and_dates(tmp_path, model):
+def test_read_recommendations_filters_users_and_dates(tmp_path, model, scored):
     out = tmp_path / "out"
-    _publish(out, "2026-11-20", model)
+    _publish(out, "2026-11-20", model, scored)
     picked = read_recommendations(out, user_ids=[3, 7])
     assert sorted(set(picked.column("user_id").to_pylist())) == [3, 7]
     assert picked.num_rows == 6
@@ -131,12 +185,12 @@ def test_read_recommendations_filters_users_and_dates(tmp_path, model):
         read_recommendations(tmp_path / "empty")
 
 
-def test_retention_keeps_exactly_keep_last_and_latest(tmp_path, model):
+def test_retention_keeps_exactly_keep_last_and_latest(tmp_path, model, scored):
     from recsys_core.snapshot import apply_retention
 
     out = tmp_path / "out"
     for day in ["2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19", "2026-11-20"]:
-        _publish(out, day, model)
+        _publish(out, day, model, scored)
     removed = apply_retention(out, keep_last=3)
     assert removed == ["dt=2026-11-16", "dt=2026-11-17"]
     assert published_dates(out) == ["dt=2026-11-18", "dt=2026-11-19", "dt=2026-11-20"]
@@ -144,14 +198,45 @@ def test_retention_keeps_exactly_keep_last_and_latest(tmp_path, model):
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
 
 
-def test_retention_never_removes_latest_target(tmp_path, model):
+def test_retention_never_removes_latest_target(tmp_path, model, scored):
     from recsys_core.snapshot import apply_retention
 
     out = tmp_path / "out"
     for day in ["2026-11-18", "2026-11-19", "2026-11-20"]:
-        _publish(out, day, model)
+        _publish(out, day, model, scored)
     (out / "LATEST").write_text("dt=2026-11-18\n")  # e.g. an operator pinned a rollback
     apply_retention(out, keep_last=1)
     assert published_dates(out) == ["dt=2026-11-18", "dt=2026-11-20"]
     with pytest.raises(ValueError):
         apply_retention(out, keep_last=0)
+
+
+def test_user_lookup_on_a_gowalla_sized_snapshot_reads_one_row_group(tmp_path, model):
+    # 29,858 users x 20, as the Gowalla snapshot: several row groups, sorted by user.
+    n_users, k = 29_858, 20
+    recs = pa.table(
+        {
+            "user_id": pa.array(np.repeat(np.arange(n_users, dtype=np.int64), k)),
+            "rank": pa.array(np.tile(np.arange(1, k + 1, dtype=np.int16), n_users)),
+            "item_id": pa.array(np.arange(n_users * k, dtype=np.int64) % 40_981),
+            "score": pa.array(np.zeros(n_users * k, dtype=np.float32)),
+        }
+    )
+    scored = tmp_path / "big.parquet"
+    write_recommendations(recs, scored)
+    folder = _publish(tmp_path / "out", "2026-11-20", model, scored)
+    parquet = pq.ParquetFile(folder / "recommendations.parquet")
+    assert parquet.metadata.num_row_groups == -(-n_users * k // ROW_GROUP_ROWS) >= 3
+    for user in (0, 15_000, n_users - 1):
+        assert len(row_groups_for_users(parquet, pa.array([user]))) == 1
+        got = read_recommendations(tmp_path / "out", user_ids=[user])
+        assert got.column("user_id").to_pylist() == [user] * k
+        assert got.column("rank").to_pylist() == list(range(1, k + 1))
+
+
+def test_user_ids_of_the_wrong_type_name_the_snapshot_type(tmp_path, model):
+    scored = tmp_path / "s.parquet"
+    write_recommendations(_recs().set_column(0, "user_id", pa.array(["u"] * 150)), scored)
+    _publish(tmp_path / "out", "2026-11-20", model, scored)
+    with pytest.raises(SnapshotError, match="user_id type \\(string\\)"):
+        read_recommendations(tmp_path / "out", user_ids=[1, 2])

@@ -69,7 +69,7 @@ def test_shuffled_rows_give_the_same_split():
 def test_leave_k_out_is_seeded_and_sized():
     users = np.repeat(np.arange(20), 8)
     items = np.tile(np.arange(8), 20)
-    config = SplitConfig(strategy="leave_k_out", leave_k=2, random_state=7)
+    config = SplitConfig(split_strategy="leave_k_out", leave_k=2, random_state=7)
     first = split_interactions(_table(users, items), 20, 8, config)
     again = split_interactions(_table(users, items), 20, 8, config)
     assert _as_dict(first) == _as_dict(again)
@@ -77,7 +77,10 @@ def test_leave_k_out_is_seeded_and_sized():
     assert ((parts == Parts.TEST).sum(axis=1) == 2).all()
     assert ((parts == Parts.VALIDATION).sum(axis=1) == 2).all()
     other = split_interactions(
-        _table(users, items), 20, 8, SplitConfig(strategy="leave_k_out", leave_k=2, random_state=8)
+        _table(users, items),
+        20,
+        8,
+        SplitConfig(split_strategy="leave_k_out", leave_k=2, random_state=8),
     )
     assert _as_dict(other) != _as_dict(first)
 
@@ -86,7 +89,7 @@ def test_time_cutoff_uses_first_timestamp_not_row_order():
     times = ["2026-01-05", "2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04", "2026-01-06"]
     table = _table([0] * 6, [0, 1, 2, 3, 4, 5], timestamps=times)
     config = SplitConfig(
-        strategy="time_cutoff", validation_cutoff="2026-01-03", test_cutoff="2026-01-05"
+        split_strategy="time_cutoff", validation_cutoff="2026-01-03", test_cutoff="2026-01-05"
     )
     got = _as_dict(split_interactions(table, 1, 6, config))
     assert got == {(0, 1): 0, (0, 2): 0, (0, 3): 1, (0, 4): 1, (0, 0): 2, (0, 5): 2}
@@ -94,7 +97,7 @@ def test_time_cutoff_uses_first_timestamp_not_row_order():
 
 def test_time_cutoff_without_timestamps_is_an_error():
     config = SplitConfig(
-        strategy="time_cutoff", validation_cutoff="2026-01-03", test_cutoff="2026-01-05"
+        split_strategy="time_cutoff", validation_cutoff="2026-01-03", test_cutoff="2026-01-05"
     )
     with pytest.raises(ValueError, match="timestamped"):
         split_interactions(_table([0] * 5, range(5)), 1, 5, config)

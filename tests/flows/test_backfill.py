@@ -23,7 +23,13 @@ def test_backfill_three_dates_then_rerun_writes_nothing(
     before = {p: p.stat().st_mtime_ns for p in out.glob("dt=*/*")}
 
     again = backfill(start=dt.date(2026, 11, 18), end=dt.date(2026, 11, 20), params=params)
-    assert [r["status"] for r in again] == ["skipped: already published"] * 3
+    assert [r["status"] for r in again] == ["already published"] * 3
+    assert {p: p.stat().st_mtime_ns for p in out.glob("dt=*/*")} == before
+
+    # Other parameters, no overwrite: the same policy as nightly keeps what is published.
+    changed = {**params, "top_k": 4}
+    kept = backfill(start=dt.date(2026, 11, 19), end=dt.date(2026, 11, 19), params=changed)
+    assert kept[0]["status"].startswith("skipped: already published from other input")
     assert {p: p.stat().st_mtime_ns for p in out.glob("dt=*/*")} == before
 
     forced = backfill(

@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -98,7 +97,8 @@ def test_seed_mode_flow_on_synthetic(prefect_harness, synthetic_adjacency, tmp_p
         eval_mode="seed",
     )
     assert 0 < result["metrics"]["test"]["recall@10"] <= 1
-    assert np.isfinite(result["flow_s"])
+    # The flow's wall time covers every step's own time.
+    assert result["flow_s"] >= sum(row["core_s"] for row in result["timings"]) > 0
 
 
 def test_missing_input_names_the_file(prefect_harness, tmp_path):

@@ -1,0 +1,354 @@
+"""The nightly run: its steps as file-in, file-out functions, and their wiring, once.
+
+Each step function writes into a staging folder it is given and returns a small JSON-able
+summary. :func:`run_step` is the only caller: it reuses a complete step folder (the cache,
+see :mod:`recsys_core.workdir`) or runs the step into a staged folder that appears whole.
+:func:`run_nightly` wires the steps; *how* a step is run is the caller's ``StepRunner``:
+Prefect tasks in the flow (``tasks/runner.py``), plain calls in the benchmark
+(:class:`LocalRunner`). Both derive a step's folder from exactly the inputs it is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys_core.columns import Columns, Parts
+from recsys_core.config import (
+    ALSConfig,
+    EvalProtocol,
+    IngestConfig,
+    PipelineConfig,
+    PublishConfig,
+    RankConfig,
+    SplitConfig,
+    TrainMatrix,
+    WeightConfig,
+)
+from recsys_core.evaluation import evaluate
+from recsys_core.io.atomic import sha256_file, staged_folder
+from recsys_core.io.canonical import read_canonical
+from recsys_core.io.ingest import ingest, require_input_file
+from recsys_core.matrices import eval_training_matrix, full_matrix, read_split, write_split
+from recsys_core.scoring import recommendations_table, score_all_users
+from recsys_core.snapshot import (
+    apply_retention,
+    publish_snapshot,
+    published_dates,
+    read_manifest,
+    write_recommendations,
+)
+from recsys_core.splitting import split_interactions
+from recsys_core.training import fit_als, load_factors, save_factors, serving_als_config
+from recsys_core.version import core_version, git_commit
+from recsys_core.weighting import confidence
+from recsys_core.workdir import (
+    EVAL_CONFIDENCE_FILE,
+    EVAL_USERS_FILE,
+    FACTORS_FILE,
+    FULL_CONFIDENCE_FILE,
+    FULL_MATRIX_FILE,
+    RECOMMENDATIONS_FILE,
+    SPLIT_FILE,
+    canonical_json,
+    prune_work,
+    read_summary,
+    reusable,
+    step_dir,
+    write_summary,
+)
+
+# ---------------------------------------------------------------- the steps
+
+
+def ingest_step(staging: Path, *, input_path: str, input_sha256: str, config: IngestConfig) -> dict:
+    """Raw log → canonical interactions + id maps (+ quarantine.parquet when asked).
+
+    ``input_sha256`` is not read here: it names the input's content in the step key.
+    """
+    return asdict(ingest(input_path, staging, config))
+
+
+def split_step(staging: Path, *, ingest_dir: str, config: SplitConfig) -> dict:
+    """Canonical interactions → split table and the full users × items matrix."""
+    canonical = read_canonical(ingest_dir)
+    n_users, n_items = canonical.n_users, canonical.n_items
+    table = split_interactions(canonical.interactions, n_users, n_items, config)
+    write_split(table, n_users, n_items, staging / SPLIT_FILE)
+    arrays = read_split(staging / SPLIT_FILE)
+    sp.save_npz(staging / FULL_MATRIX_FILE, full_matrix(arrays), compressed=False)
+    parts = np.bincount(table.column(Columns.PART).to_numpy() - Parts.NOT_EVALUATED, minlength=4)
+    return {
+        "pairs": table.num_rows,
+        "not_evaluated": int(parts[0]),
+        "train": int(parts[1]),
+        "validation": int(parts[2]),
+        "test": int(parts[3]),
+        "n_users": n_users,
+        "n_items": n_items,
+    }
+
+
+def weight_step(
+    staging: Path, *, split_dir: str, config: WeightConfig, protocol: EvalProtocol
+) -> dict:
+    """Split → BM25 + alpha confidence matrices for the evaluation and the serving model."""
+    eval_users, train = eval_training_matrix(read_split(Path(split_dir) / SPLIT_FILE), protocol)
+    full = sp.load_npz(Path(split_dir) / FULL_MATRIX_FILE).tocsr()
+    sp.save_npz(staging / EVAL_CONFIDENCE_FILE, confidence(train, config), compressed=False)
+    np.save(staging / EVAL_USERS_FILE, eval_users, allow_pickle=False)
+    sp.save_npz(staging / FULL_CONFIDENCE_FILE, confidence(full, config), compressed=False)
+    return {"eval_users": len(eval_users), "eval_nnz": int(train.nnz), "full_nnz": int(full.nnz)}
+
+
+_CONFIDENCE_FILES: Mapping[TrainMatrix, str] = {
+    "eval": EVAL_CONFIDENCE_FILE,
+    "full": FULL_CONFIDENCE_FILE,
+}
+
+
+def train_step(
+    staging: Path,
+    *,
+    weight_dir: str,
+    matrix: TrainMatrix,
+    config: ALSConfig,
+    warm_start_dir: str | None = None,
+) -> dict:
+    """Fit ALS on the ``eval`` or ``full`` confidence matrix; write factors.npz.
+
+    ``warm_start_dir`` (a train folder) starts from that model's item factors.
+    """
+    if matrix not in _CONFIDENCE_FILES:
+        raise ValueError(f"matrix must be one of {', '.join(_CONFIDENCE_FILES)}, got {matrix!r}")
+    user_items = sp.load_npz(Path(weight_dir) / _CONFIDENCE_FILES[matrix]).tocsr()
+    if matrix == "eval":
+        users = np.load(Path(weight_dir) / EVAL_USERS_FILE, allow_pickle=False)
+    else:
+        users = np.arange(user_items.shape[0])
+    initial = None
+    if warm_start_dir is not None:
+        initial = load_factors(Path(warm_start_dir) / FACTORS_FILE)[0].item_factors
+    factors = fit_als(user_items, config, users, initial_item_factors=initial)
+    save_factors(staging / FACTORS_FILE, factors, config)
+    return {
+        "users": int(user_items.shape[0]),
+        "items": int(user_items.shape[1]),
+        "nnz": int(user_items.nnz),
+        "iterations": config.iterations,
+        "warm_start": warm_start_dir,
+    }
+
+
+def evaluate_step(
+    staging: Path, *, split_dir: str, train_dir: str, config: RankConfig, protocol: EvalProtocol
+) -> dict:
+    """Evaluation factors + split → metrics.json (model and popularity baseline)."""
+    arrays = read_split(Path(split_dir) / SPLIT_FILE)
+    factors, _ = load_factors(Path(train_dir) / FACTORS_FILE)
+    return {"metrics": evaluate(arrays, factors, config, protocol)}
+
+
+def score_step(
+    staging: Path, *, split_dir: str, ingest_dir: str, train_dir: str, config: RankConfig
+) -> dict:
+    """Serving factors → top-k for every user, with external ids, as recommendations.parquet."""
+    seen = sp.load_npz(Path(split_dir) / FULL_MATRIX_FILE).tocsr()
+    factors, _ = load_factors(Path(train_dir) / FACTORS_FILE)
+    items, scores = score_all_users(seen, factors, config)
+    canonical = read_canonical(ingest_dir)
+    table = recommendations_table(
+        items,
+        scores,
+        canonical.users.column(Columns.USER_ID).combine_chunks(),
+        canonical.items.column(Columns.ITEM_ID).combine_chunks(),
+    )
+    write_recommendations(table, staging / RECOMMENDATIONS_FILE)
+    return {"rows": table.num_rows, "users": seen.shape[0]}
+
+
+STEPS: Mapping[str, Callable[..., dict]] = {
+    "ingest": ingest_step,
+    "split": split_step,
+    "weight": weight_step,
+    "train-eval": train_step,
+    "evaluate": evaluate_step,
+    "train-full": train_step,
+    "score": score_step,
+}
+
+
+def run_step(step: str, out_dir: str, **inputs: Any) -> dict:
+    """Run ``step`` into ``out_dir``, or reuse ``out_dir`` when it is complete.
+
+    Returns the step's summary plus ``dir``, ``seconds`` and ``reused``.
+    """
+    started = time.perf_counter()
+    reused = reusable(out_dir)
+    if reused:
+        summary = read_summary(out_dir)
+    else:
+        with staged_folder(out_dir) as staging:
+            summary = STEPS[step](staging, **inputs)
+            write_summary(staging, summary)
+    seconds = round(time.perf_counter() - started, 3)
+    return {**summary, "dir": out_dir, "seconds": seconds, "reused": reused}
+
+
+def publish_step(
+    *,
+    publish: PublishConfig,
+    score_dir: str,
+    evaluate_dir: str,
+    train_dir: str,
+    manifest: dict,
+    work_dir: str,
+) -> dict:
+    """Publish the dated snapshot (see ``snapshot.publish_decision``), then apply retention
+    and prune work-dir folders no kept snapshot came from."""
+    started = time.perf_counter()
+    decision, path = publish_snapshot(
+        publish.output_dir,
+        publish.run_date,
+        Path(score_dir) / RECOMMENDATIONS_FILE,
+        read_summary(evaluate_dir)["metrics"],
+        Path(train_dir) / FACTORS_FILE,
+        manifest,
+        overwrite=publish.overwrite,
+    )
+    removed = apply_retention(publish.output_dir, publish.keep_last)
+    keep = set(manifest["work_dirs"])
+    for name in published_dates(publish.output_dir):
+        keep.update(read_manifest(Path(publish.output_dir) / name).get("work_dirs", []))
+    pruned = prune_work(work_dir, keep)
+    return {
+        "status": str(decision),
+        "snapshot": str(path),
+        "removed": removed,
+        "pruned": pruned,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+# ---------------------------------------------------------------- the wiring
+
+
+class StepRunner(Protocol):
+    """Runs one step given exactly its inputs; a folder step's folder is derived from them."""
+
+    def __call__(self, step: str, **inputs: Any) -> dict: ...
+
+
+@dataclass
+class LocalRunner:
+    """Runs steps in this process (benchmarks, notebooks); ``measure(step, call)`` wraps
+    each call (timing, memory)."""
+
+    work_dir: str | Path
+    measure: Callable[[str, Callable[[], dict]], dict] = field(default=lambda step, call: call())
+
+    def __call__(self, step: str, **inputs: Any) -> dict:
+        if step == "publish":
+            call = lambda: publish_step(**inputs, work_dir=str(self.work_dir))  # noqa: E731
+        else:
+            out_dir = step_dir(self.work_dir, step, inputs)
+            call = lambda: run_step(step, out_dir, **inputs)  # noqa: E731
+        return self.measure(step, call)
+
+
+def fingerprint(input_sha256: str, configs: PipelineConfig) -> str:
+    """What makes two runs "the same": input content, every content parameter, code."""
+    payload = f"{input_sha256}|{canonical_json(configs)}|{core_version()}"
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def input_checksum(input_path: str | Path) -> str:
+    """sha256 of the input file; a missing input fails with an :class:`InputError`."""
+    return sha256_file(require_input_file(Path(input_path)))
+
+
+def run_nightly(
+    run: StepRunner,
+    configs: PipelineConfig,
+    input_path: str | Path,
+    publish: PublishConfig | None = None,
+    params_record: Mapping[str, Any] | None = None,
+) -> dict[str, dict]:
+    """ingest → split → weight → train-eval → evaluate → train-full → score (→ publish).
+
+    Returns each step's result by name. ``params_record`` (the flat parameters) goes into
+    the manifest as they were given.
+    """
+    source = str(Path(input_path).resolve())
+    input_sha = input_checksum(source)
+    results: dict[str, dict] = {}
+    results["ingest"] = run(
+        "ingest", input_path=source, input_sha256=input_sha, config=configs.ingest
+    )
+    results["split"] = run("split", ingest_dir=results["ingest"]["dir"], config=configs.split)
+    split_dir = results["split"]["dir"]
+    results["weight"] = run(
+        "weight", split_dir=split_dir, config=configs.weight, protocol=configs.eval_protocol
+    )
+    weight_dir = results["weight"]["dir"]
+    results["train-eval"] = run(
+        "train-eval", weight_dir=weight_dir, matrix="eval", config=configs.als
+    )
+    results["evaluate"] = run(
+        "evaluate",
+        split_dir=split_dir,
+        train_dir=results["train-eval"]["dir"],
+        config=configs.rank,
+        protocol=configs.eval_protocol,
+    )
+    warm = configs.serving.full_schedule == "warm"
+    results["train-full"] = run(
+        "train-full",
+        weight_dir=weight_dir,
+        matrix="full",
+        config=serving_als_config(configs.als, configs.serving),
+        warm_start_dir=results["train-eval"]["dir"] if warm else None,
+    )
+    results["score"] = run(
+        "score",
+        split_dir=split_dir,
+        ingest_dir=results["ingest"]["dir"],
+        train_dir=results["train-full"]["dir"],
+        config=configs.rank,
+    )
+    if publish is None:
+        return results
+    manifest = {
+        "input_path": source,
+        "input_sha256": input_sha,
+        "params": dict(params_record or {}) | {"run_date": publish.run_date.isoformat()},
+        "code_version": {"core": core_version(), "git": git_commit()},
+        "fingerprint": fingerprint(input_sha, configs),
+        # Step folders this snapshot came from: work-dir pruning keeps these.
+        "work_dirs": [step["dir"] for step in results.values()],
+        "rows": {
+            "interactions": results["ingest"]["rows"],
+            "users": results["ingest"]["users"],
+            "items": results["ingest"]["items"],
+            "bad_rows": results["ingest"]["bad_rows"],
+            "train": results["split"]["train"],
+            "validation": results["split"]["validation"],
+            "test": results["split"]["test"],
+        },
+    }
+    results["publish"] = run(
+        "publish",
+        publish=publish,
+        score_dir=results["score"]["dir"],
+        evaluate_dir=results["evaluate"]["dir"],
+        train_dir=results["train-full"]["dir"],
+        manifest=manifest,
+    )
+    return results

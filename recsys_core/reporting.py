@@ -1,0 +1,44 @@
+"""Plain-text tables of a run: step timings and model-vs-popularity metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from recsys_core.metrics import METRIC_NAMES, metric_key
+
+
+def metrics_rows(metrics: Mapping[str, Mapping[str, float]], k: int) -> list[dict]:
+    """Rows of the evaluation table: one per metric, model vs popularity, both parts."""
+    columns = {
+        "model_validation": "validation",
+        "model_test": "test",
+        "popularity_validation": "popularity_validation",
+        "popularity_test": "popularity",
+    }
+    return [
+        {"metric": metric_key(name, k)}
+        | {column: round(metrics[part][metric_key(name, k)], 4) for column, part in columns.items()}
+        for name in METRIC_NAMES
+    ]
+
+
+def format_table(rows: Sequence[Mapping]) -> str:
+    """Plain fixed-width text table (columns from the first row).
+
+    Examples
+    --------
+    >>> print(format_table([{"step": "split", "s": 0.5}]))
+    step   s
+    -----  ---
+    split  0.5
+    """
+    if not rows:
+        return ""
+    headers = list(rows[0])
+    cells = [[str(row[h]) for h in headers] for row in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, cells)])

@@ -1,0 +1,109 @@
+"""The work-dir layout: one content-addressed folder per step run, and its pruning.
+
+``<work_dir>/<step>/<key>/`` holds one step's output. ``key`` hashes the step name, exactly
+the inputs the step is given (parameters and upstream folders, which are keyed the same
+way) and the core's code version, so equal inputs name the same folder and a complete
+folder (with ``_SUCCESS``) *is* the cache: it is the one authority on whether a step must
+run. File names inside step folders live here too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from recsys_core.io.atomic import is_complete
+from recsys_core.version import core_version
+
+# Steps with a folder, in pipeline order (publish writes into output_dir instead).
+STEP_NAMES = ("ingest", "split", "weight", "train-eval", "evaluate", "train-full", "score")
+
+SUMMARY_FILE = "summary.json"
+SPLIT_FILE = "split.parquet"
+FULL_MATRIX_FILE = "full_interactions.npz"
+EVAL_CONFIDENCE_FILE = "eval_confidence.npz"
+EVAL_USERS_FILE = "eval_users.npy"
+FULL_CONFIDENCE_FILE = "full_confidence.npz"
+FACTORS_FILE = "factors.npz"
+RECOMMENDATIONS_FILE = "recommendations.parquet"
+
+
+def _jsonable(value: Any) -> Any:
+    """How step inputs enter a key: configs as their fields, paths and dates as text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, Path | dt.date):
+        return str(value)
+    raise TypeError(f"step input of type {type(value).__name__} cannot be part of a step key")
+
+
+def canonical_json(value: Any) -> str:
+    """Stable JSON text of step inputs (sorted keys; configs, paths and dates included)."""
+    return json.dumps(value, sort_keys=True, default=_jsonable)
+
+
+def step_key(step: str, inputs: Mapping[str, Any]) -> str:
+    """16 hex digits naming a step's output: its name, every input, the core's code version.
+
+    Examples
+    --------
+    >>> step_key("split", {"a": 1}) == step_key("split", {"a": 1})
+    True
+    >>> step_key("split", {"a": 1}) == step_key("split", {"a": 2})
+    False
+    """
+    payload = f"{step}\n{canonical_json(dict(inputs))}\n{core_version()}"
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def step_dir(work_dir: str | Path, step: str, inputs: Mapping[str, Any]) -> str:
+    """``<work_dir>/<step>/<step_key>``: where a step given ``inputs`` writes."""
+    if step not in STEP_NAMES:
+        raise ValueError(f"unknown step {step!r} (expected one of {', '.join(STEP_NAMES)})")
+    return str(Path(work_dir) / step / step_key(step, inputs))
+
+
+def write_summary(folder: Path, summary: Mapping[str, Any]) -> None:
+    """The step's small result, kept in its folder so a reuse returns the same dict."""
+    (folder / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str) + "\n")
+
+
+def read_summary(folder: str | Path) -> dict:
+    """What :func:`write_summary` wrote."""
+    return json.loads((Path(folder) / SUMMARY_FILE).read_text())
+
+
+def reusable(folder: str | Path) -> bool:
+    """A complete folder with its summary: the step need not run again."""
+    return is_complete(folder) and (Path(folder) / SUMMARY_FILE).is_file()
+
+
+def prune_work(
+    work_dir: str | Path, keep: Iterable[str | Path], min_age_s: float = 24 * 3600
+) -> list[str]:
+    """Remove step folders not in ``keep`` once idle for ``min_age_s``; return them.
+
+    Only the step folders of :data:`STEP_NAMES` (and staging leftovers of killed runs) are
+    touched. The age guard spares a concurrent run's fresh folders; ``keep`` holds every
+    kept snapshot's folders so reruns of kept dates stay cached.
+    """
+    kept = {str(Path(d).resolve()) for d in keep}
+    now = time.time()
+    pruned = []
+    for step in STEP_NAMES:
+        root = Path(work_dir) / step
+        for folder in sorted(root.iterdir()) if root.is_dir() else []:
+            if str(folder.resolve()) in kept or now - folder.stat().st_mtime < min_age_s:
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            pruned.append(str(folder))
+    return pruned

@@ -1,0 +1,54 @@
+"""The wiring run in-process (LocalRunner): reuse, recompute, publish, all from inputs."""
+
+import datetime as dt
+import shutil
+from dataclasses import replace
+
+import pytest
+
+from recsys_core.config import ALSConfig, PipelineConfig, PublishConfig, RankConfig
+from recsys_core.errors import InputError
+from recsys_core.pipeline import STEPS, LocalRunner, fingerprint, run_nightly
+from recsys_core.workdir import STEP_NAMES
+
+SMALL = PipelineConfig(als=ALSConfig(factors=8, iterations=3), rank=RankConfig(top_k=5))
+
+
+def _run(source, tmp_path, configs=SMALL, publish=True):
+    target = PublishConfig(str(tmp_path / "out"), dt.date(2026, 11, 20)) if publish else None
+    return run_nightly(LocalRunner(tmp_path / "work"), configs, source, publish=target)
+
+
+def test_every_step_has_one_function_in_order():
+    assert tuple(STEPS) == STEP_NAMES
+
+
+def test_second_run_reuses_every_step_and_leaves_the_snapshot(synthetic_adjacency, tmp_path):
+    first = _run(synthetic_adjacency, tmp_path)
+    assert first["publish"]["status"] == "published"
+    assert not any(first[step]["reused"] for step in STEP_NAMES)
+    second = _run(synthetic_adjacency, tmp_path)
+    assert all(second[step]["reused"] for step in STEP_NAMES)
+    assert [second[s]["dir"] for s in STEP_NAMES] == [first[s]["dir"] for s in STEP_NAMES]
+    assert second["publish"]["status"] == "already published"
+    assert second["evaluate"]["metrics"] == first["evaluate"]["metrics"]
+
+
+def test_a_deleted_step_folder_is_recomputed(synthetic_adjacency, tmp_path):
+    first = _run(synthetic_adjacency, tmp_path, publish=False)
+    shutil.rmtree(first["weight"]["dir"])
+    again = _run(synthetic_adjacency, tmp_path, publish=False)
+    assert [s for s in STEP_NAMES if not again[s]["reused"]] == ["weight"]
+
+
+def test_a_changed_parameter_reruns_only_the_steps_it_reaches(synthetic_adjacency, tmp_path):
+    _run(synthetic_adjacency, tmp_path, publish=False)
+    changed = replace(SMALL, rank=RankConfig(top_k=7))
+    again = _run(synthetic_adjacency, tmp_path, configs=changed, publish=False)
+    assert [s for s in STEP_NAMES if not again[s]["reused"]] == ["evaluate", "score"]
+    assert fingerprint("sha", changed) != fingerprint("sha", SMALL)
+
+
+def test_missing_input_names_the_file(tmp_path):
+    with pytest.raises(InputError, match="nope.txt: expected an existing input file"):
+        _run(tmp_path / "nope.txt", tmp_path)

@@ -1,0 +1,94 @@
+"""One parameter source: the flow signature, NightlyParams and the core configs agree."""
+
+import dataclasses
+import datetime as dt
+import typing
+
+import pytest
+
+from flows.params import (
+    DERIVED,
+    FLOW_ONLY,
+    PARAMETER_CONFIGS,
+    NightlyParams,
+    signature_drift,
+)
+from recsys_core.config import EVAL_MODES
+
+
+def test_flow_signature_equals_nightly_params():
+    from flows.nightly import nightly
+
+    assert signature_drift(nightly.fn) == []
+
+
+def test_drift_is_detected_in_names_types_and_defaults():
+    def renamed(ouput_dir: str = "out"): ...
+
+    assert signature_drift(renamed)  # a name NightlyParams does not have
+
+    fields = NightlyParams.model_fields
+    hints = {name: spec.annotation for name, spec in fields.items()}
+    defaults = {name: spec.get_default(call_default_factory=True) for name, spec in fields.items()}
+
+    def build(**changes):
+        """A function with NightlyParams' parameters, one of them changed."""
+        params = [
+            f"{name}: hints[{name!r}] = defaults[{name!r}]"
+            if name not in changes
+            else f"{name}: {changes[name]}"
+            for name in fields
+        ]
+        scope = {"hints": hints, "defaults": defaults, "dt": dt}
+        exec(f"def fn({', '.join(params)}): ...", scope)  # noqa: S102 - builds a test double
+        return scope["fn"]
+
+    assert signature_drift(build()) == []
+    assert signature_drift(build(top_k="int = 21")) == ["top_k: default 21 != 20"]
+    assert "alpha: type <class 'int'>" in signature_drift(build(alpha="int = 30.0"))[0]
+
+
+def _config_fields():
+    for cls in PARAMETER_CONFIGS:
+        hints = typing.get_type_hints(cls)
+        for item in dataclasses.fields(cls):
+            yield cls, item, hints[item.name]
+
+
+@pytest.mark.parametrize(
+    ("cls", "item", "hint"),
+    list(_config_fields()),
+    ids=lambda v: getattr(v, "name", getattr(v, "__name__", "")),
+)
+def test_core_config_fields_agree_with_the_parameters(cls, item, hint):
+    spec = NightlyParams.model_fields.get(item.name)
+    if spec is None:
+        # Not a parameter: derived from one, or an internal constant with its own default.
+        assert item.name in DERIVED or item.default is not dataclasses.MISSING, item.name
+        return
+    # Same type (a resolved config may drop the parameter's "| None").
+    assert spec.annotation in (hint, hint | None), (cls.__name__, item.name)
+    if item.default is not dataclasses.MISSING or item.default_factory is not dataclasses.MISSING:
+        core_default = (
+            item.default if item.default is not dataclasses.MISSING else item.default_factory()
+        )
+        assert core_default == spec.get_default(call_default_factory=True), item.name
+
+
+def test_every_parameter_reaches_a_config_or_the_flow():
+    used = {item.name for _, item, _ in _config_fields()} | FLOW_ONLY
+    assert set(NightlyParams.model_fields) - used == set()
+
+
+def test_configs_built_from_parameters():
+    params = NightlyParams(top_k=50, eval_mode="seed", split_strategy="leave_k_out")
+    configs = params.pipeline_config()
+    assert configs.rank.top_k == 50 and configs.split.split_strategy == "leave_k_out"
+    assert (configs.eval_protocol, configs.rank.candidate_pool) == EVAL_MODES["seed"]
+    publish = params.publish_config("/o", dt.date(2026, 11, 20))
+    assert (publish.output_dir, publish.keep_last) == ("/o", 14)
+
+
+def test_unknown_parameter_fails_loudly():
+    with pytest.raises(ValueError, match="ouput_dir"):
+        NightlyParams(ouput_dir="out")
