@@ -36,7 +36,13 @@ from recsys_core.evaluation import evaluate
 from recsys_core.io.atomic import sha256_file, staged_folder
 from recsys_core.io.canonical import read_canonical
 from recsys_core.io.ingest import ingest, require_input_file
-from recsys_core.matrices import eval_training_matrix, full_matrix, read_split, write_split
+from recsys_core.matrices import (
+    SplitArrays,
+    eval_training_matrix,
+    full_matrix,
+    read_split,
+    write_split,
+)
 from recsys_core.scoring import recommendations_table, score_all_users
 from recsys_core.snapshot import (
     apply_retention,
@@ -82,7 +88,7 @@ def split_step(staging: Path, *, ingest_dir: str, config: SplitConfig) -> dict:
     n_users, n_items = canonical.n_users, canonical.n_items
     table = split_interactions(canonical.interactions, n_users, n_items, config)
     write_split(table, n_users, n_items, staging / SPLIT_FILE)
-    arrays = read_split(staging / SPLIT_FILE)
+    arrays = SplitArrays.from_table(table, n_users, n_items)
     sp.save_npz(staging / FULL_MATRIX_FILE, full_matrix(arrays), compressed=False)
     parts = np.bincount(table.column(Columns.PART).to_numpy() - Parts.NOT_EVALUATED, minlength=4)
     return {

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from recsys_core.columns import Columns
 from recsys_core.config import IngestConfig
 from recsys_core.errors import InputError, TooManyBadRows
 from recsys_core.io.adjacency import read_adjacency
@@ -74,17 +75,17 @@ def ingest(path: str | Path, out_dir: str | Path, config: IngestConfig) -> Inges
     """
     path, out_dir = Path(path), Path(out_dir)
     fmt, read = read_any(path, config)
-    bad = read.bad.sort_by("line")
+    bad = read.bad.sort_by(Columns.LINE)
     quarantine_path = None
     if bad.num_rows:
         first = bad.slice(0, 1).to_pylist()[0]
-        where = {read.line_label: first["line"]} if first["line"] > 0 else {}
+        where = {read.line_label: first[Columns.LINE]} if first[Columns.LINE] > 0 else {}
         if config.bad_rows == "fail":
             raise InputError(
                 str(path),
-                first["reason"].removeprefix("expected "),
-                column=first["column"] or None,
-                got=first["raw"],
+                first[Columns.REASON].removeprefix("expected "),
+                column=first[Columns.COLUMN] or None,
+                got=first[Columns.RAW],
                 **where,
             )
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -100,7 +101,7 @@ def ingest(path: str | Path, out_dir: str | Path, config: IngestConfig) -> Inges
                 f"at most {config.max_bad_fraction:.2%} bad {read.line_label}s "
                 f"(got {bad.num_rows} of {read.units}, {fraction:.2%}; see {quarantine_path})",
                 **where,
-                column=first["column"] or None,
+                column=first[Columns.COLUMN] or None,
             )
     if read.rows.num_rows == 0:
         raise InputError(str(path), "at least one interaction (user with at least one item)")
