@@ -46,7 +46,10 @@ class IngestConfig:
     item_col: str = "ProductCode"
     event_col: str = "Event"
     timestamp_col: str = "Timestamp"
-    event_strengths: Mapping[str, float] = field(default_factory=lambda: DEFAULT_EVENT_STRENGTHS)
+    # A plain dict (not the read-only default itself) so configs pickle for remote runners.
+    event_strengths: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_EVENT_STRENGTHS)
+    )
     bad_rows: BadRowPolicy = "fail"
     max_bad_fraction: float = 0.01
 

@@ -101,7 +101,8 @@ def evaluate(
         block_size=rank.block_size,
     )
     model_items, model_test_items = lists[0][0], lists[-1][0]
-    pop_items, pop_test_items = (top_k_popular(bias, m, k)[0] for m in (excludes[0], excludes[-1]))
+    pop_items = top_k_popular(bias, excludes[0], k)[0]
+    pop_test_items = pop_items if one_list else top_k_popular(bias, excludes[-1], k)[0]
     return {
         "validation": metric_table(model_items, validation, k, n_items, one_list),
         "test": metric_table(model_test_items, test, k, n_items, one_list),

@@ -1,13 +1,15 @@
 """One Prefect task per nightly step: each calls the core's step through ``run_step``.
 
 A task reusing a complete step folder finishes in Prefect's ``Cached`` state: the step
-folder is the cache (``recsys_core.workdir``), and Prefect's state follows it, so no
-Prefect result can point at a folder that is gone. Results are small dicts, kept in memory.
+folder is the cache (``recsys_core.workdir``), and Prefect's state follows it. Prefect's own
+caching is off (``NO_CACHE``, results not persisted), so no Prefect record can point at a
+folder that is gone. Results are small dicts, kept in memory.
 """
 
 from __future__ import annotations
 
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, State
 
 from recsys_core import pipeline
@@ -36,6 +38,8 @@ def retry_on_io_error(task, task_run, state) -> bool:
 
 
 IO_RETRIES = dict(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_on_io_error)
+# The step folder is the only cache; Prefect keeps no result records of its own.
+STEP = dict(cache_policy=NO_CACHE, persist_result=False)
 
 
 def _step(step: str, out_dir: str, **inputs) -> dict | State:
@@ -49,25 +53,25 @@ def _step(step: str, out_dir: str, **inputs) -> dict | State:
     return result
 
 
-@task(name="ingest", **IO_RETRIES)
+@task(name="ingest", **IO_RETRIES, **STEP)
 def ingest_task(out_dir: str, input_path: str, input_sha256: str, config: IngestConfig) -> dict:
     """Raw log → canonical interactions Parquet + id maps."""
     return _step("ingest", out_dir, input_path=input_path, input_sha256=input_sha256, config=config)
 
 
-@task(name="split")
+@task(name="split", **STEP)
 def split_task(out_dir: str, ingest_dir: str, config: SplitConfig) -> dict:
     """Canonical interactions → per-user train / validation / test."""
     return _step("split", out_dir, ingest_dir=ingest_dir, config=config)
 
 
-@task(name="weight")
+@task(name="weight", **STEP)
 def weight_task(out_dir: str, split_dir: str, config: WeightConfig, protocol: EvalProtocol) -> dict:
     """Split → BM25 + alpha confidence matrices (evaluation and full)."""
     return _step("weight", out_dir, split_dir=split_dir, config=config, protocol=protocol)
 
 
-@task(name="train", timeout_seconds=4 * 3600)
+@task(name="train", timeout_seconds=4 * 3600, **STEP)
 def train_task(
     out_dir: str,
     weight_dir: str,
@@ -86,7 +90,7 @@ def train_task(
     )
 
 
-@task(name="evaluate", timeout_seconds=3600)
+@task(name="evaluate", timeout_seconds=3600, **STEP)
 def evaluate_task(
     out_dir: str, split_dir: str, train_dir: str, config: RankConfig, protocol: EvalProtocol
 ) -> dict:
@@ -101,7 +105,7 @@ def evaluate_task(
     )
 
 
-@task(name="score", timeout_seconds=3600)
+@task(name="score", timeout_seconds=3600, **STEP)
 def score_task(
     out_dir: str, split_dir: str, ingest_dir: str, train_dir: str, config: RankConfig
 ) -> dict:
@@ -116,7 +120,7 @@ def score_task(
     )
 
 
-@task(name="publish", **IO_RETRIES)
+@task(name="publish", **IO_RETRIES, **STEP)
 def publish_task(
     publish: PublishConfig,
     score_dir: str,
