@@ -22,7 +22,10 @@ from prefect import flow
 from flows.artifacts import report_run
 from flows.params import (
     DEFAULTS,
+    MODEL_KNOBS,
     NightlyParams,
+    ParamsFrom,
+    apply_best,
     ensure_signature_matches,
 )
 from recsys_core.config import (
@@ -33,8 +36,10 @@ from recsys_core.config import (
     InputFormat,
     SplitStrategy,
 )
+from recsys_core.errors import InputError
 from recsys_core.pipeline import run_nightly
 from recsys_core.reporting import format_table, metrics_rows
+from recsys_core.tuning_pipeline import best_params_path
 from tasks.runner import PrefectStepRunner
 
 
@@ -48,6 +53,20 @@ def resolve_run_date(explicit: dt.date | None, timezone: str) -> dt.date:
     return scheduled.astimezone(zoneinfo.ZoneInfo(timezone)).date()
 
 
+def resolve_params_from(params: NightlyParams) -> tuple[NightlyParams, dict[str, str]]:
+    """Apply ``params_from``; return the parameters to run with and each model knob's source."""
+    if params.params_from == "defaults":
+        sources = {
+            knob: "explicit" if getattr(params, knob) != getattr(DEFAULTS, knob) else "default"
+            for knob in MODEL_KNOBS
+        }
+        return params, sources
+    path = best_params_path(Path(params.output_dir).resolve())
+    if not path.is_file():
+        raise InputError(str(path), "a best_params.json written by flows.tune (params_from: best)")
+    return apply_best(params, json.loads(path.read_text()), str(path))
+
+
 # The signature is NightlyParams field for field (Prefect reads it to build a deployment's
 # parameter schema); ensure_signature_matches below fails the import on any drift.
 @flow(name="nightly", log_prints=False)
@@ -56,20 +75,10 @@ def nightly(
     input_format: InputFormat = DEFAULTS.input_format,
     output_dir: str = DEFAULTS.output_dir,
     run_date: dt.date | None = DEFAULTS.run_date,
-    factors: int = DEFAULTS.factors,
-    regularization: float = DEFAULTS.regularization,
-    iterations: int = DEFAULTS.iterations,
-    alpha: float = DEFAULTS.alpha,
-    bm25_k1: float = DEFAULTS.bm25_k1,
-    bm25_b: float = DEFAULTS.bm25_b,
-    bm25_direction: Bm25Direction = DEFAULTS.bm25_direction,
-    popularity_weight: float = DEFAULTS.popularity_weight,
     top_k: int = DEFAULTS.top_k,
     min_user_items: int = DEFAULTS.min_user_items,
     random_state: int = DEFAULTS.random_state,
     eval_mode: EvalMode = DEFAULTS.eval_mode,
-    full_schedule: FullSchedule = DEFAULTS.full_schedule,
-    warm_iterations: int = DEFAULTS.warm_iterations,
     split_strategy: SplitStrategy = DEFAULTS.split_strategy,
     leave_k: int = DEFAULTS.leave_k,
     validation_cutoff: str | None = DEFAULTS.validation_cutoff,
@@ -82,13 +91,25 @@ def nightly(
     bad_rows: BadRowPolicy = DEFAULTS.bad_rows,
     max_bad_fraction: float = DEFAULTS.max_bad_fraction,
     work_dir: str | None = DEFAULTS.work_dir,
+    timezone: str = DEFAULTS.timezone,
+    factors: int = DEFAULTS.factors,
+    regularization: float = DEFAULTS.regularization,
+    iterations: int = DEFAULTS.iterations,
+    alpha: float = DEFAULTS.alpha,
+    bm25_k1: float = DEFAULTS.bm25_k1,
+    bm25_b: float = DEFAULTS.bm25_b,
+    bm25_direction: Bm25Direction = DEFAULTS.bm25_direction,
+    popularity_weight: float = DEFAULTS.popularity_weight,
+    full_schedule: FullSchedule = DEFAULTS.full_schedule,
+    warm_iterations: int = DEFAULTS.warm_iterations,
     overwrite: bool = DEFAULTS.overwrite,
     keep_last: int = DEFAULTS.keep_last,
-    timezone: str = DEFAULTS.timezone,
+    params_from: ParamsFrom = DEFAULTS.params_from,
 ) -> dict:
     """Turn an implicit-feedback log into a dated recommendations snapshot."""
     params = NightlyParams(**locals())  # first line: locals() is exactly the parameters
     started = time.perf_counter()
+    params, sources = resolve_params_from(params)
     day = resolve_run_date(params.run_date, params.timezone)
     output = Path(params.output_dir).resolve()
     runner = PrefectStepRunner(
@@ -100,6 +121,7 @@ def nightly(
         params.input_path,
         publish=params.publish_config(str(output), day),
         params_record=params.model_dump(mode="json"),
+        manifest_extra={"param_sources": sources},
     )
     flow_s = round(time.perf_counter() - started, 3)
     metrics, published = results["evaluate"]["metrics"], results["publish"]

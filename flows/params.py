@@ -16,7 +16,7 @@ import inspect
 import typing
 import zoneinfo
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -38,33 +38,30 @@ from recsys_core.config import (
     SplitStrategy,
     WeightConfig,
 )
+from recsys_core.metrics import METRIC_NAMES, metric_key
+from recsys_core.tuning import SearchMethod
 
 SAMPLE_INPUT = "data/gowalla_sample.txt"
+# Where the nightly's model knobs come from: their defaults (explicit values always win),
+# or the last tuning run's best_params.json (explicit values still win).
+ParamsFrom = Literal["defaults", "best"]
 
 
-class NightlyParams(BaseModel):
-    """Every knob of the nightly run, with seed 000's hyper-parameters as defaults."""
-
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataParams(_Strict):
+    """Where the log is and how it is read, split and evaluated (nightly and tuning)."""
 
     input_path: str = SAMPLE_INPUT
     input_format: InputFormat = "auto"
     output_dir: str = "out"
     run_date: dt.date | None = None
-    factors: int = Field(256, ge=1, le=4096)
-    regularization: float = Field(0.02, ge=0)
-    iterations: int = Field(40, ge=1, le=1000)
-    alpha: float = Field(30.0, gt=0)
-    bm25_k1: float = Field(100.0, ge=0)
-    bm25_b: float = Field(0.8, ge=0, le=1)
-    bm25_direction: Bm25Direction = "user_items"
-    popularity_weight: float = Field(0.15, ge=0)
     top_k: int = Field(20, ge=1, le=1000)
     min_user_items: int = Field(5, ge=1)
     random_state: int = 42
     eval_mode: EvalMode = "standard"
-    full_schedule: FullSchedule = "warm"
-    warm_iterations: int = Field(5, ge=1, le=1000)
     split_strategy: SplitStrategy = "ordered"
     leave_k: int = Field(1, ge=1)
     validation_cutoff: str | None = None
@@ -79,8 +76,6 @@ class NightlyParams(BaseModel):
     bad_rows: BadRowPolicy = "fail"
     max_bad_fraction: float = Field(0.01, ge=0, le=1)
     work_dir: str | None = None
-    overwrite: bool = True
-    keep_last: int = Field(14, ge=1)
     timezone: str = "UTC"
 
     @field_validator("timezone")
@@ -93,7 +88,7 @@ class NightlyParams(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _cutoffs_for_time_split(self) -> NightlyParams:
+    def _cutoffs_for_time_split(self) -> DataParams:
         if self.split_strategy == "time_cutoff" and not (
             self.validation_cutoff and self.test_cutoff
         ):
@@ -112,21 +107,88 @@ class NightlyParams(BaseModel):
             eval_protocol=DERIVED["eval_protocol"](self),
         )
 
+
+class ModelParams(_Strict):
+    """The model's knobs (what tuning searches), with seed 000's values as defaults."""
+
+    factors: int = Field(256, ge=1, le=4096)
+    regularization: float = Field(0.02, ge=0)
+    iterations: int = Field(40, ge=1, le=1000)
+    alpha: float = Field(30.0, gt=0)
+    bm25_k1: float = Field(100.0, ge=0)
+    bm25_b: float = Field(0.8, ge=0, le=1)
+    bm25_direction: Bm25Direction = "user_items"
+    popularity_weight: float = Field(0.15, ge=0)
+
+
+MODEL_KNOBS = tuple(ModelParams.model_fields)
+
+
+class NightlyParams(ModelParams, DataParams):
+    """Every knob of the nightly run."""
+
+    full_schedule: FullSchedule = "warm"
+    warm_iterations: int = Field(5, ge=1, le=1000)
+    overwrite: bool = True
+    keep_last: int = Field(14, ge=1)
+    params_from: ParamsFrom = "defaults"
+
     def publish_config(self, output_dir: str, run_date: dt.date) -> PublishConfig:
         """Where the snapshot goes, with the resolved folder and date."""
         return core_config(PublishConfig, self, output_dir=output_dir, run_date=run_date)
+
+
+class TuneParams(ModelParams, DataParams):
+    """Every knob of a tuning run: the data, the base model and the search."""
+
+    # How public benchmark splits are made (a seeded random 70/10/20 per user).
+    split_strategy: SplitStrategy = "random_ratio"
+    search_space: Mapping[str, list[Any]] = Field(default_factory=lambda: dict(DEFAULT_SPACE))
+    search: SearchMethod = "grid"
+    n_trials: int | None = Field(None, ge=1)
+    search_seed: int = 0
+    metric: str = "ndcg@20"
+
+    @model_validator(mode="after")
+    def _metric_and_space(self) -> TuneParams:
+        allowed = [metric_key(name, self.top_k) for name in METRIC_NAMES]
+        if self.metric not in allowed:
+            raise ValueError(f"metric {self.metric!r}: expected one of {', '.join(allowed)}")
+        unknown = sorted(set(self.search_space) - set(MODEL_KNOBS))
+        if unknown:
+            raise ValueError(
+                f"search_space keys {unknown} are not model knobs "
+                f"(expected some of {', '.join(MODEL_KNOBS)})"
+            )
+        return self
+
+    def trial_params(self, trial: Mapping[str, Any]) -> TuneParams:
+        """This run's parameters with one trial's values, validated (bounds included)."""
+        return type(self)(**{**self.model_dump(), **trial})
+
+
+# Tuning's default grid (48 trials, 6 ALS runs): fewer sweeps and lower confidence than
+# seed 000, which the issue's measurements and the README's tuning results point at.
+DEFAULT_SPACE: Mapping[str, list[Any]] = {
+    "factors": [128, 256],
+    "alpha": [1.0, 3.0, 10.0],
+    "iterations": [4, 6, 10, 15],
+    "popularity_weight": [0.05, 0.15],
+}
 
 
 DEFAULTS = NightlyParams()
 
 # Config fields computed from a parameter rather than named after one: ``eval_mode`` sets
 # the evaluation protocol and the candidate pool (recsys_core.config.EVAL_MODES).
-DERIVED: Mapping[str, Callable[[NightlyParams], Any]] = {
+DERIVED: Mapping[str, Callable[[Any], Any]] = {
     "eval_protocol": lambda p: EVAL_MODES[p.eval_mode][0],
     "candidate_pool": lambda p: EVAL_MODES[p.eval_mode][1],
 }
-# Parameters the flow itself consumes (where and when), not a core config.
-FLOW_ONLY = frozenset({"input_path", "run_date", "work_dir", "timezone", "eval_mode"})
+# Parameters the flows themselves consume (where, when, which search), not a core config.
+FLOW_ONLY = frozenset(
+    {"input_path", "run_date", "work_dir", "timezone", "eval_mode", "params_from"}
+)
 # Every core config a parameter can reach.
 PARAMETER_CONFIGS = (
     IngestConfig,
@@ -141,7 +203,7 @@ PARAMETER_CONFIGS = (
 C = TypeVar("C")
 
 
-def core_config(cls: type[C], params: NightlyParams, **resolved: Any) -> C:
+def core_config(cls: type[C], params: BaseModel, **resolved: Any) -> C:
     """Build a core config by field name: a parameter of that name, a :data:`DERIVED`
     value, a ``resolved`` value, else the config's own default (an internal constant)."""
     values = {}
@@ -150,19 +212,19 @@ def core_config(cls: type[C], params: NightlyParams, **resolved: Any) -> C:
             values[item.name] = resolved[item.name]
         elif item.name in DERIVED:
             values[item.name] = DERIVED[item.name](params)
-        elif item.name in NightlyParams.model_fields:
+        elif item.name in type(params).model_fields:
             values[item.name] = getattr(params, item.name)
     return cls(**values)
 
 
-def signature_drift(fn: Callable) -> list[str]:
-    """Differences between ``fn``'s parameters and :class:`NightlyParams` (names in order,
+def signature_drift(fn: Callable, model: type[BaseModel] = NightlyParams) -> list[str]:
+    """Differences between ``fn``'s parameters and ``model``'s fields (names in order,
     types, defaults); empty when they agree."""
     signature = inspect.signature(fn)
     hints = typing.get_type_hints(fn)
-    names, fields = list(signature.parameters), NightlyParams.model_fields
+    names, fields = list(signature.parameters), model.model_fields
     if names != list(fields):
-        return [f"parameters {names} != NightlyParams fields {list(fields)}"]
+        return [f"parameters {names} != {model.__name__} fields {list(fields)}"]
     problems = []
     for name, spec in fields.items():
         default = spec.get_default(call_default_factory=True)
@@ -175,8 +237,28 @@ def signature_drift(fn: Callable) -> list[str]:
     return problems
 
 
-def ensure_signature_matches(fn: Callable) -> None:
+def ensure_signature_matches(fn: Callable, model: type[BaseModel] = NightlyParams) -> None:
     """Raise ``TypeError`` listing every :func:`signature_drift` difference."""
-    problems = signature_drift(fn)
+    problems = signature_drift(fn, model)
     if problems:
-        raise TypeError(f"{fn.__name__} and NightlyParams disagree: " + "; ".join(problems))
+        raise TypeError(f"{fn.__name__} and {model.__name__} disagree: " + "; ".join(problems))
+
+
+def apply_best(
+    params: NightlyParams, best: Mapping[str, Any], source: str
+) -> tuple[NightlyParams, dict[str, str]]:
+    """``params`` with the model knobs a tuning run chose, where no explicit value was
+    given; and where each knob came from (``explicit``, ``source`` or ``default``).
+
+    A knob counts as explicit when it differs from its default.
+    """
+    chosen = best.get("params", {})
+    update, origin = {}, {}
+    for knob in MODEL_KNOBS:
+        if getattr(params, knob) != getattr(DEFAULTS, knob):
+            origin[knob] = "explicit"
+        elif knob in chosen:
+            update[knob], origin[knob] = chosen[knob], source
+        else:
+            origin[knob] = "default"
+    return NightlyParams(**{**params.model_dump(), **update}), origin

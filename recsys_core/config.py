@@ -15,7 +15,7 @@ from typing import Literal
 
 InputFormat = Literal["adjacency", "events", "parquet", "auto"]
 BadRowPolicy = Literal["fail", "quarantine"]
-SplitStrategy = Literal["ordered", "leave_k_out", "time_cutoff"]
+SplitStrategy = Literal["ordered", "leave_k_out", "time_cutoff", "random_ratio"]
 Bm25Direction = Literal["user_items", "item_users"]
 FullSchedule = Literal["cold", "warm"]
 # The confidence matrix a model is fitted on: the evaluation model's or all data.
@@ -56,7 +56,8 @@ class IngestConfig:
 
 @dataclass(frozen=True, slots=True)
 class SplitConfig:
-    """Per-user split; ``ordered`` is seed 000's cut at int(0.7n) and int(0.8n)."""
+    """Per-user split; ``ordered`` is seed 000's cut at int(0.7n) and int(0.8n) in
+    interaction order, ``random_ratio`` the same cut in a seeded random order."""
 
     split_strategy: SplitStrategy = "ordered"
     min_user_items: int = 5

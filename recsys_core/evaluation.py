@@ -21,6 +21,8 @@ Both exclude the user's train items and use the metric definitions in
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -46,6 +48,13 @@ from recsys_core.ranking import (
 from recsys_core.scoring import candidate_pool_sizes
 from recsys_core.training import Factors
 
+EvalPart = Literal["validation", "test"]
+# Metric tables each part produces: the model's and the popularity baseline's.
+PART_TABLES: dict[EvalPart, tuple[str, str]] = {
+    "validation": ("validation", "popularity_validation"),
+    "test": ("test", "popularity"),
+}
+
 
 def metric_table(
     items: np.ndarray, truth: sp.csr_matrix, k: int, n_items: int, all_users: bool
@@ -70,11 +79,16 @@ def metric_table(
 
 
 def evaluate(
-    arrays: SplitArrays, factors: Factors, rank: RankConfig, protocol: EvalProtocol
+    arrays: SplitArrays,
+    factors: Factors,
+    rank: RankConfig,
+    protocol: EvalProtocol,
+    parts: tuple[EvalPart, ...] = ("validation", "test"),
 ) -> dict[str, dict[str, float]]:
-    """Metrics of the model (validation, test) and the popularity baseline (both parts).
+    """Metrics of the model and of the popularity baseline on the asked ``parts``.
 
-    ``factors`` is the evaluation model, trained on :func:`eval_training_matrix`.
+    ``factors`` is the evaluation model, trained on :func:`eval_training_matrix`. Tables:
+    ``validation`` / ``popularity_validation`` and ``test`` / ``popularity``.
     """
     k, n_items = rank.top_k, arrays.n_items
     users = arrays.evaluated_users()
@@ -85,27 +99,32 @@ def evaluate(
         raise ValueError("the evaluation model was not trained on this split's users")
     rows = np.searchsorted(model_users, users)
     seen = model_train[rows]
-    validation = rows_matrix(arrays, arrays.parts == Parts.VALIDATION, users)
-    test = rows_matrix(arrays, arrays.parts == Parts.TEST, users)
+    truth = {
+        "validation": rows_matrix(arrays, arrays.parts == Parts.VALIDATION, users),
+        "test": rows_matrix(arrays, arrays.parts == Parts.TEST, users),
+    }
     bias = popularity_bias(item_popularity(model_train), rank.popularity_weight)
     # seed: one list serves both parts; standard: the test list also excludes validation.
     one_list = protocol == "seed"
-    excludes = [seen] if one_list else [seen, (seen + validation).tocsr()]
+    excluded = {
+        "validation": seen,
+        "test": seen if one_list else (seen + truth["validation"]).tocsr(),
+    }
+    distinct = list({id(excluded[part]): excluded[part] for part in parts}.values())
     lists = top_k_multi(
         factors.user_factors[rows],
         factors.item_factors,
         bias,
-        excludes,
+        distinct,
         k,
         pool_sizes=candidate_pool_sizes(seen, rank),
         block_size=rank.block_size,
     )
-    model_items, model_test_items = lists[0][0], lists[-1][0]
-    pop_items = top_k_popular(bias, excludes[0], k)[0]
-    pop_test_items = pop_items if one_list else top_k_popular(bias, excludes[-1], k)[0]
-    return {
-        "validation": metric_table(model_items, validation, k, n_items, one_list),
-        "test": metric_table(model_test_items, test, k, n_items, one_list),
-        "popularity": metric_table(pop_test_items, test, k, n_items, one_list),
-        "popularity_validation": metric_table(pop_items, validation, k, n_items, one_list),
-    }
+    tables = {}
+    for part in parts:
+        which = next(i for i, m in enumerate(distinct) if m is excluded[part])
+        model_name, popularity_name = PART_TABLES[part]
+        popular = top_k_popular(bias, excluded[part], k)[0]
+        tables[model_name] = metric_table(lists[which][0], truth[part], k, n_items, one_list)
+        tables[popularity_name] = metric_table(popular, truth[part], k, n_items, one_list)
+    return tables

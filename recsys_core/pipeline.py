@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 import scipy.sparse as sp
 
+from recsys_core import tuning
 from recsys_core.columns import Columns, Parts
 from recsys_core.config import (
     ALSConfig,
@@ -188,6 +189,8 @@ STEPS: Mapping[str, Callable[..., dict]] = {
     "evaluate": evaluate_step,
     "train-full": train_step,
     "score": score_step,
+    "sweep-chain": tuning.sweep_chain_step,
+    "trial-evaluate": tuning.trial_evaluate_step,
 }
 
 
@@ -247,9 +250,14 @@ def publish_step(
 
 
 class StepRunner(Protocol):
-    """Runs one step given exactly its inputs; a folder step's folder is derived from them."""
+    """Runs one step given exactly its inputs; a folder step's folder is derived from them.
+
+    ``map`` runs one step over many inputs (concurrently where the runner can).
+    """
 
     def __call__(self, step: str, **inputs: Any) -> dict: ...
+
+    def map(self, step: str, many: list[dict[str, Any]]) -> list[dict]: ...
 
 
 @dataclass
@@ -267,6 +275,9 @@ class LocalRunner:
             out_dir = step_dir(self.work_dir, step, inputs)
             call = lambda: run_step(step, out_dir, **inputs)  # noqa: E731
         return self.measure(step, call)
+
+    def map(self, step: str, many: list[dict[str, Any]]) -> list[dict]:
+        return [self(step, **inputs) for inputs in many]
 
 
 def fingerprint(input_sha256: str, configs: PipelineConfig) -> str:
@@ -286,11 +297,12 @@ def run_nightly(
     input_path: str | Path,
     publish: PublishConfig | None = None,
     params_record: Mapping[str, Any] | None = None,
+    manifest_extra: Mapping[str, Any] | None = None,
 ) -> dict[str, dict]:
     """ingest → split → weight → train-eval → evaluate → train-full → score (→ publish).
 
-    Returns each step's result by name. ``params_record`` (the flat parameters) goes into
-    the manifest as they were given.
+    Returns each step's result by name. ``params_record`` (the flat parameters) and
+    ``manifest_extra`` go into the manifest as they were given.
     """
     source = str(Path(input_path).resolve())
     input_sha = input_checksum(source)
@@ -339,6 +351,7 @@ def run_nightly(
         "fingerprint": fingerprint(input_sha, configs),
         # Step folders this snapshot came from: work-dir pruning keeps these.
         "work_dirs": [step["dir"] for step in results.values()],
+        **(manifest_extra or {}),
         "rows": {
             "interactions": results["ingest"]["rows"],
             "users": results["ingest"]["users"],

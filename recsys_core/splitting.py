@@ -66,6 +66,15 @@ def ordered_parts(rank: np.ndarray, size: np.ndarray, config: SplitConfig) -> np
     return parts
 
 
+def random_rank_within_user(users: np.ndarray, n_users: int, seed: int) -> np.ndarray:
+    """A seeded random permutation rank (0-based) of each row within its user group."""
+    rng = np.random.default_rng(seed)
+    shuffled = np.lexsort((rng.random(len(users)), users))
+    random_rank = np.empty(len(users), dtype=np.int64)
+    random_rank[shuffled], _ = rank_within_user(users[shuffled], n_users)
+    return random_rank
+
+
 def leave_k_out_parts(
     users: np.ndarray, size: np.ndarray, n_users: int, config: SplitConfig
 ) -> np.ndarray:
@@ -73,10 +82,7 @@ def leave_k_out_parts(
 
     Users need more than ``2k`` distinct items to be split; others stay in train.
     """
-    rng = np.random.default_rng(config.random_state)
-    shuffled = np.lexsort((rng.random(len(users)), users))
-    random_rank = np.empty(len(users), dtype=np.int64)
-    random_rank[shuffled], _ = rank_within_user(users[shuffled], n_users)
+    random_rank = random_rank_within_user(users, n_users, config.random_state)
     parts = np.full(len(users), Parts.TRAIN, dtype=np.int8)
     splittable = size > 2 * config.leave_k
     parts[splittable & (random_rank < 2 * config.leave_k)] = Parts.VALIDATION
@@ -128,6 +134,10 @@ def split_interactions(
     rank, size = rank_within_user(users, n_users)
     if config.split_strategy == "ordered":
         parts = ordered_parts(rank, size, config)
+    elif config.split_strategy == "random_ratio":
+        # How public benchmark splits are made: a seeded random 70/10/20 of each user's items.
+        random_rank = random_rank_within_user(users, n_users, config.random_state)
+        parts = ordered_parts(random_rank, size, config)
     elif config.split_strategy == "leave_k_out":
         parts = leave_k_out_parts(users, size, n_users, config)
     elif config.split_strategy == "time_cutoff":

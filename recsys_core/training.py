@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -33,6 +34,10 @@ class Factors:
             )
 
 
+# Called after each ALS sweep with (sweeps done, fit seconds so far, the live factors).
+SweepCallback = Callable[[int, float, "Factors"], None]
+
+
 def serving_als_config(als: ALSConfig, serving: ServingConfig) -> ALSConfig:
     """The serving fit's ALS settings: ``warm`` runs ``warm_iterations`` sweeps (from the
     evaluation model's item factors), ``cold`` seed 000's full schedule."""
@@ -46,6 +51,7 @@ def fit_als(
     config: ALSConfig,
     model_users: np.ndarray,
     initial_item_factors: np.ndarray | None = None,
+    on_sweep: SweepCallback | None = None,
 ) -> Factors:
     """Fit implicit's CPU ALS on a users × items confidence matrix.
 
@@ -54,7 +60,8 @@ def fit_als(
     implicit's own ``alpha`` stays 1: confidence scaling is done by the weighting step
     (seed 000). BLAS is pinned to one thread during the fit so implicit's threads do the work.
     ``initial_item_factors`` warm-starts the fit: each sweep solves users from items first,
-    so the item factors are the whole starting point.
+    so the item factors are the whole starting point. ``on_sweep`` sees the factors after
+    every sweep (views of the live arrays: copy what you keep).
     """
     from implicit.cpu.als import AlternatingLeastSquares
 
@@ -78,7 +85,20 @@ def fit_als(
                     f"got {initial_item_factors.shape}"
                 )
             model.item_factors = np.array(initial_item_factors, dtype=np.float32, copy=True)
-        model.fit(confidence_user_items.astype(np.float32), show_progress=False)
+        callback = None
+        if on_sweep is not None:
+            fit_seconds = [0.0]
+            users = np.asarray(model_users)
+
+            def callback(iteration: int, seconds: float, _loss: float | None) -> None:
+                fit_seconds[0] += seconds
+                on_sweep(
+                    iteration + 1,
+                    fit_seconds[0],
+                    Factors(model.user_factors, model.item_factors, model_users=users),
+                )
+
+        model.fit(confidence_user_items.astype(np.float32), show_progress=False, callback=callback)
     log.info(
         "fitted ALS %d factors x %d iterations on %s in %.1fs",
         config.factors,

@@ -22,8 +22,11 @@ from typing import Any
 from recsys_core.io.atomic import is_complete
 from recsys_core.version import core_version
 
-# Steps with a folder, in pipeline order (publish writes into output_dir instead).
-STEP_NAMES = ("ingest", "split", "weight", "train-eval", "evaluate", "train-full", "score")
+# Steps with a folder: the nightly's in order, then tuning's (publish writes into
+# output_dir instead).
+NIGHTLY_STEPS = ("ingest", "split", "weight", "train-eval", "evaluate", "train-full", "score")
+TUNING_STEPS = ("sweep-chain", "trial-evaluate")
+STEP_NAMES = NIGHTLY_STEPS + TUNING_STEPS
 
 SUMMARY_FILE = "summary.json"
 SPLIT_FILE = "split.parquet"

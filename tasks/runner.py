@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prefect.states import State
+
 from recsys_core.workdir import STEP_NAMES, step_dir
 from tasks.steps import TASKS
 
@@ -22,13 +24,12 @@ class PrefectStepRunner:
     work_dir: Path
     timings: list[dict] = field(default_factory=list)
 
-    def __call__(self, step: str, **inputs: Any) -> dict:
-        started = time.perf_counter()
+    def _task_inputs(self, step: str, inputs: dict[str, Any]) -> dict[str, Any]:
         if step in STEP_NAMES:
-            inputs = {"out_dir": step_dir(self.work_dir, step, inputs), **inputs}
-        else:
-            inputs = {**inputs, "work_dir": str(self.work_dir)}
-        state = TASKS[step](**inputs, return_state=True)
+            return {"out_dir": step_dir(self.work_dir, step, inputs), **inputs}
+        return {**inputs, "work_dir": str(self.work_dir)}
+
+    def _record(self, step: str, state: State, started: float) -> dict:
         result = state.result()
         self.timings.append(
             {
@@ -39,3 +40,16 @@ class PrefectStepRunner:
             }
         )
         return result
+
+    def __call__(self, step: str, **inputs: Any) -> dict:
+        started = time.perf_counter()
+        state = TASKS[step](**self._task_inputs(step, inputs), return_state=True)
+        return self._record(step, state, started)
+
+    def map(self, step: str, many: list[dict[str, Any]]) -> list[dict]:
+        """Submit one task per inputs on the flow's task runner; results in order."""
+        started = time.perf_counter()
+        futures = [TASKS[step].submit(**self._task_inputs(step, inputs)) for inputs in many]
+        for future in futures:
+            future.wait()
+        return [self._record(step, future.state, started) for future in futures]

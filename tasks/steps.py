@@ -23,6 +23,7 @@ from recsys_core.config import (
     TrainMatrix,
     WeightConfig,
 )
+from recsys_core.evaluation import EvalPart
 
 
 def retry_on_io_error(task, task_run, state) -> bool:
@@ -120,6 +121,39 @@ def score_task(
     )
 
 
+@task(name="sweep-chain", timeout_seconds=4 * 3600, **STEP)
+def sweep_chain_task(
+    out_dir: str, weight_dir: str, config: ALSConfig, checkpoints: tuple[int, ...]
+) -> dict:
+    """One ALS run for every trial that differs only in sweeps; factors at each count."""
+    return _step(
+        "sweep-chain", out_dir, weight_dir=weight_dir, config=config, checkpoints=checkpoints
+    )
+
+
+@task(name="trial-evaluate", timeout_seconds=3600, **STEP)
+def trial_evaluate_task(
+    out_dir: str,
+    split_dir: str,
+    chain_dir: str,
+    sweeps: int,
+    config: RankConfig,
+    protocol: EvalProtocol,
+    parts: tuple[EvalPart, ...] = ("validation",),
+) -> dict:
+    """A trial's metrics from its chain's factors (validation only, unless asked)."""
+    return _step(
+        "trial-evaluate",
+        out_dir,
+        split_dir=split_dir,
+        chain_dir=chain_dir,
+        sweeps=sweeps,
+        config=config,
+        protocol=protocol,
+        parts=parts,
+    )
+
+
 @task(name="publish", **IO_RETRIES, **STEP)
 def publish_task(
     publish: PublishConfig,
@@ -151,4 +185,6 @@ TASKS = {
     "train-full": train_task,
     "score": score_task,
     "publish": publish_task,
+    "sweep-chain": sweep_chain_task,
+    "trial-evaluate": trial_evaluate_task,
 }

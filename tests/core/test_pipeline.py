@@ -9,7 +9,7 @@ import pytest
 from recsys_core.config import ALSConfig, PipelineConfig, PublishConfig, RankConfig
 from recsys_core.errors import InputError
 from recsys_core.pipeline import STEPS, LocalRunner, fingerprint, run_nightly
-from recsys_core.workdir import STEP_NAMES
+from recsys_core.workdir import NIGHTLY_STEPS, STEP_NAMES
 
 SMALL = PipelineConfig(als=ALSConfig(factors=8, iterations=3), rank=RankConfig(top_k=5))
 
@@ -26,10 +26,10 @@ def test_every_step_has_one_function_in_order():
 def test_second_run_reuses_every_step_and_leaves_the_snapshot(synthetic_adjacency, tmp_path):
     first = _run(synthetic_adjacency, tmp_path)
     assert first["publish"]["status"] == "published"
-    assert not any(first[step]["reused"] for step in STEP_NAMES)
+    assert not any(first[step]["reused"] for step in NIGHTLY_STEPS)
     second = _run(synthetic_adjacency, tmp_path)
-    assert all(second[step]["reused"] for step in STEP_NAMES)
-    assert [second[s]["dir"] for s in STEP_NAMES] == [first[s]["dir"] for s in STEP_NAMES]
+    assert all(second[step]["reused"] for step in NIGHTLY_STEPS)
+    assert [second[s]["dir"] for s in NIGHTLY_STEPS] == [first[s]["dir"] for s in NIGHTLY_STEPS]
     assert second["publish"]["status"] == "already published"
     assert second["evaluate"]["metrics"] == first["evaluate"]["metrics"]
 
@@ -38,14 +38,14 @@ def test_a_deleted_step_folder_is_recomputed(synthetic_adjacency, tmp_path):
     first = _run(synthetic_adjacency, tmp_path, publish=False)
     shutil.rmtree(first["weight"]["dir"])
     again = _run(synthetic_adjacency, tmp_path, publish=False)
-    assert [s for s in STEP_NAMES if not again[s]["reused"]] == ["weight"]
+    assert [s for s in NIGHTLY_STEPS if not again[s]["reused"]] == ["weight"]
 
 
 def test_a_changed_parameter_reruns_only_the_steps_it_reaches(synthetic_adjacency, tmp_path):
     _run(synthetic_adjacency, tmp_path, publish=False)
     changed = replace(SMALL, rank=RankConfig(top_k=7))
     again = _run(synthetic_adjacency, tmp_path, configs=changed, publish=False)
-    assert [s for s in STEP_NAMES if not again[s]["reused"]] == ["evaluate", "score"]
+    assert [s for s in NIGHTLY_STEPS if not again[s]["reused"]] == ["evaluate", "score"]
     assert fingerprint("sha", changed) != fingerprint("sha", SMALL)
 
 

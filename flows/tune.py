@@ -1,0 +1,193 @@
+"""The tuning flow: seed 001's grid search done properly, on the nightly's own steps.
+
+Run it: ``python -m flows.tune --params '{"input_path": "...", "output_dir": "...",
+"search_space": {"factors": [32, 64], "iterations": [5, 10, 20], "alpha": [3, 10, 30]}}'``
+(a dict of lists is a grid; ``"search": "random"`` with ``n_trials`` samples it). Trials are
+chosen on validation only; the chosen one is tested once. The last stdout line is the path
+of ``<output_dir>/_tuning/best_params.json``, which ``nightly`` reads with
+``params_from: "best"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from flows.nightly import resolve_run_date
+from flows.params import DEFAULT_SPACE, MODEL_KNOBS, TuneParams, ensure_signature_matches
+from recsys_core.config import (
+    BadRowPolicy,
+    Bm25Direction,
+    EvalMode,
+    InputFormat,
+    SplitStrategy,
+)
+from recsys_core.plots import plot_leaderboard
+from recsys_core.reporting import format_table
+from recsys_core.snapshot import snapshot_name
+from recsys_core.tuning import SearchMethod, plan_trials
+from recsys_core.tuning_pipeline import PLOT_FILE, TUNING_DIR, run_tuning, write_tuning
+from tasks.runner import PrefectStepRunner
+
+_DEFAULTS = TuneParams()
+
+
+@flow(name="tune", log_prints=False)
+def tune(
+    input_path: str = _DEFAULTS.input_path,
+    input_format: InputFormat = _DEFAULTS.input_format,
+    output_dir: str = _DEFAULTS.output_dir,
+    run_date: dt.date | None = _DEFAULTS.run_date,
+    top_k: int = _DEFAULTS.top_k,
+    min_user_items: int = _DEFAULTS.min_user_items,
+    random_state: int = _DEFAULTS.random_state,
+    eval_mode: EvalMode = _DEFAULTS.eval_mode,
+    split_strategy: SplitStrategy = _DEFAULTS.split_strategy,
+    leave_k: int = _DEFAULTS.leave_k,
+    validation_cutoff: str | None = _DEFAULTS.validation_cutoff,
+    test_cutoff: str | None = _DEFAULTS.test_cutoff,
+    user_col: str = _DEFAULTS.user_col,
+    item_col: str = _DEFAULTS.item_col,
+    event_col: str = _DEFAULTS.event_col,
+    timestamp_col: str = _DEFAULTS.timestamp_col,
+    event_strengths: Mapping[str, float] = _DEFAULTS.event_strengths,
+    bad_rows: BadRowPolicy = _DEFAULTS.bad_rows,
+    max_bad_fraction: float = _DEFAULTS.max_bad_fraction,
+    work_dir: str | None = _DEFAULTS.work_dir,
+    timezone: str = _DEFAULTS.timezone,
+    factors: int = _DEFAULTS.factors,
+    regularization: float = _DEFAULTS.regularization,
+    iterations: int = _DEFAULTS.iterations,
+    alpha: float = _DEFAULTS.alpha,
+    bm25_k1: float = _DEFAULTS.bm25_k1,
+    bm25_b: float = _DEFAULTS.bm25_b,
+    bm25_direction: Bm25Direction = _DEFAULTS.bm25_direction,
+    popularity_weight: float = _DEFAULTS.popularity_weight,
+    search_space: Mapping[str, list[Any]] = DEFAULT_SPACE,
+    search: SearchMethod = _DEFAULTS.search,
+    n_trials: int | None = _DEFAULTS.n_trials,
+    search_seed: int = _DEFAULTS.search_seed,
+    metric: str = _DEFAULTS.metric,
+) -> dict:
+    """Search the model's knobs on validation; write the leaderboard and best_params.json."""
+    params = TuneParams(**locals())  # first line: locals() is exactly the parameters
+    started = time.perf_counter()
+    day = resolve_run_date(params.run_date, params.timezone)
+    output = Path(params.output_dir).resolve()
+    # Its own work dir: nightly publishes prune <output_dir>/_work, not tuning's folders.
+    work = Path(params.work_dir).resolve() if params.work_dir else output / TUNING_DIR / "_work"
+    runner = PrefectStepRunner(work)
+    trials = plan_trials(params.search_space, params.search, params.n_trials, params.search_seed)
+    configs = [params.trial_params(trial).pipeline_config() for trial in trials]
+    outcome = run_tuning(
+        runner, params.pipeline_config(), configs, params.input_path, params.metric
+    )
+    provenance = {
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+        "run_date": day.isoformat(),
+        "split": {
+            "split_strategy": params.split_strategy,
+            "min_user_items": params.min_user_items,
+            "random_state": params.random_state,
+            "eval_mode": params.eval_mode,
+        },
+        "search": params.search,
+        "search_space": dict(params.search_space),
+        "search_seed": params.search_seed,
+    }
+    written = write_tuning(output, snapshot_name(day), outcome, provenance, params.metric)
+    plot = written["folder"] / PLOT_FILE
+    shown = plot_leaderboard(outcome["rows"], params.metric, MODEL_KNOBS, plot)
+    flow_s = round(time.perf_counter() - started, 3)
+    _report(outcome, params.metric, plot, shown, written, flow_s)
+    return {
+        "best_params": str(written["best_params"]),
+        "leaderboard": str(written["leaderboard"]),
+        "plot": str(plot),
+        "best": outcome["rows"][outcome["best"]],
+        "test": outcome["test"],
+        "trials": len(outcome["rows"]),
+        "timings": runner.timings,
+        "flow_s": flow_s,
+    }
+
+
+ensure_signature_matches(tune.fn, TuneParams)
+
+
+def top_rows(rows: list[dict], metric: str, n: int = 10) -> list[dict]:
+    """The ``n`` best trials by ``metric``, rounded for display."""
+    ranked = sorted(rows, key=lambda r: (-r[metric], r["fit_s"], r["trial"]))[:n]
+    return [
+        {key: round(value, 4) if isinstance(value, float) else value for key, value in r.items()}
+        for r in ranked
+    ]
+
+
+def _report(outcome, metric, plot: Path, shown, written, flow_s: float) -> None:
+    best = outcome["rows"][outcome["best"]]
+    log = get_run_logger()
+    log.info(
+        "tuning: %d trials in %.1fs; best %s = %.4f",
+        len(outcome["rows"]),
+        flow_s,
+        metric,
+        best[metric],
+    )
+    create_table_artifact(
+        key="tune-leaderboard",
+        table=top_rows(outcome["rows"], metric),
+        description="Top 10 trials (validation)",
+    )
+    image = base64.b64encode(plot.read_bytes()).decode()
+    create_markdown_artifact(
+        key="tune-best",
+        markdown=f"**Best** trial {best['trial']}: validation {metric} {best[metric]:.4f}, "
+        f"test {outcome['test'][metric]:.4f}\n\n`{written['best_params']}`\n\n"
+        f"Plot `{plot}` (by {', '.join(shown) or 'no varying knob'}):\n\n"
+        f"![leaderboard](data:image/png;base64,{image})\n",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: run a tuning; print the top trials, the test figures and, last, best_params.json."""
+    parser = argparse.ArgumentParser(prog="python -m flows.tune", description=__doc__)
+    parser.add_argument("--params", default="{}", help="JSON object merged over the defaults")
+    args = parser.parse_args(argv)
+    try:
+        overrides = json.loads(args.params)
+        if not isinstance(overrides, dict):
+            raise ValueError("--params must be a JSON object")
+        params = TuneParams(**overrides)  # fail fast, before the API starts
+        plan_trials(params.search_space, params.search, params.n_trials, params.search_seed)
+        result = tune(**overrides)
+    except Exception as exc:  # noqa: BLE001 - the CLI's contract: message on stderr, exit 1
+        print(f"tune failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(format_table(top_rows([*_rows_of(result)], params.metric)))
+    print(f"\n{result['trials']} trials in {result['flow_s']:.1f}s")
+    print(f"chosen on validation: {json.dumps(result['best'], default=str)}")
+    print(f"its test part: {json.dumps(result['test'])}")
+    print()
+    print(result["best_params"])
+    return 0
+
+
+def _rows_of(result: dict) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(result["leaderboard"]).to_pylist()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""Hyper-parameter search over the nightly model, with every expensive part shared.
+
+A *trial* is one full set of model knobs. Trials are planned from a search space (a grid,
+or a seeded random sample of it), then grouped so that work is done once:
+
+- each distinct weighting (``bm25_k1``, ``bm25_b``, ``bm25_direction``, ``alpha``) is one
+  weight step, shared by every trial that uses it;
+- trials that differ only in ``iterations`` (and in ranking knobs) share one ALS run: a
+  *sweep chain* fits up to the largest sweep count and keeps the factors at every requested
+  count (exactly a fresh fit's factors at that count: same start, same sweeps);
+- ranking knobs (``popularity_weight``) are evaluated on the same factors.
+
+Selection reads validation metrics only; the test part is evaluated once, for the chosen
+trial, by the caller.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import scipy.sparse as sp
+
+from recsys_core.config import (
+    ALSConfig,
+    EvalProtocol,
+    PipelineConfig,
+    RankConfig,
+    WeightConfig,
+)
+from recsys_core.evaluation import EvalPart, evaluate
+from recsys_core.matrices import read_split
+from recsys_core.training import Factors, fit_als, load_factors, save_factors
+from recsys_core.workdir import EVAL_CONFIDENCE_FILE, EVAL_USERS_FILE, SPLIT_FILE
+
+SearchMethod = Literal["grid", "random"]
+# Knobs a search may vary, by the config that takes them.
+WEIGHT_KNOBS = ("bm25_k1", "bm25_b", "bm25_direction", "alpha")
+ALS_KNOBS = ("factors", "regularization", "iterations")
+RANK_KNOBS = ("popularity_weight",)
+SEARCHABLE = WEIGHT_KNOBS + ALS_KNOBS + RANK_KNOBS
+
+
+def plan_trials(
+    space: Mapping[str, Sequence[Any]],
+    search: SearchMethod = "grid",
+    n_trials: int | None = None,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Every combination of ``space`` (``grid``), or ``n_trials`` distinct ones drawn with
+    ``seed`` (``random``), in a stable order.
+
+    Examples
+    --------
+    >>> plan_trials({"alpha": [1, 3], "factors": [8]})
+    [{'alpha': 1, 'factors': 8}, {'alpha': 3, 'factors': 8}]
+    >>> len(plan_trials({"alpha": [1, 3, 10], "factors": [8, 16]}, "random", 4, seed=1))
+    4
+    """
+    unknown = sorted(set(space) - set(SEARCHABLE))
+    if unknown:
+        raise ValueError(
+            f"search_space keys {unknown} cannot be searched (expected some of "
+            f"{', '.join(SEARCHABLE)})"
+        )
+    empty = sorted(name for name, values in space.items() if not len(values))
+    if empty:
+        raise ValueError(f"search_space lists no values for {empty}")
+    names = sorted(space)
+    grid = [
+        dict(zip(names, combo, strict=True))
+        for combo in itertools.product(*(space[n] for n in names))
+    ]
+    if search == "grid":
+        if n_trials is not None and n_trials != len(grid):
+            raise ValueError(
+                f"search 'grid' runs all {len(grid)} combinations; "
+                "drop n_trials or use search 'random'"
+            )
+        return grid
+    if search == "random":
+        if n_trials is None or n_trials < 1:
+            raise ValueError("search 'random' needs n_trials >= 1")
+        picked = np.random.default_rng(seed).choice(
+            len(grid), size=min(n_trials, len(grid)), replace=False
+        )
+        return [grid[i] for i in np.sort(picked)]
+    raise ValueError(f"unknown search {search!r} (expected 'grid' or 'random')")
+
+
+@dataclass(frozen=True, slots=True)
+class SweepChain:
+    """One ALS run shared by trials that differ only in sweeps (and ranking knobs)."""
+
+    weight: WeightConfig
+    als: ALSConfig  # iterations = the largest sweep count asked for
+    checkpoints: tuple[int, ...]
+
+
+def sweep_chains(trials: Sequence[PipelineConfig]) -> list[SweepChain]:
+    """Group trials into sweep chains, in first-seen order.
+
+    Examples
+    --------
+    >>> five, nine = (PipelineConfig(als=ALSConfig(iterations=n)) for n in (5, 9))
+    >>> [c.checkpoints for c in sweep_chains([five, nine])]
+    [(5, 9)]
+    """
+    sweeps: dict[tuple[WeightConfig, ALSConfig], set[int]] = {}
+    for trial in trials:
+        sweeps.setdefault((trial.weight, replace(trial.als, iterations=0)), set()).add(
+            trial.als.iterations
+        )
+    return [
+        SweepChain(weight, replace(als, iterations=max(counts)), tuple(sorted(counts)))
+        for (weight, als), counts in sweeps.items()
+    ]
+
+
+def chain_of(trial: PipelineConfig, chains: Sequence[SweepChain]) -> int:
+    """Index of the chain that holds ``trial``'s factors."""
+    for index, chain in enumerate(chains):
+        if chain.weight == trial.weight and chain.als == replace(
+            trial.als, iterations=chain.als.iterations
+        ):
+            return index
+    raise KeyError("trial belongs to no sweep chain")
+
+
+def factors_file(sweeps: int) -> str:
+    """File of a chain's factors after ``sweeps`` sweeps."""
+    return f"factors-{sweeps:04d}.npz"
+
+
+def sweep_chain_step(
+    staging: Path, *, weight_dir: str, config: ALSConfig, checkpoints: tuple[int, ...]
+) -> dict:
+    """Fit ALS on the evaluation matrix up to ``config.iterations`` sweeps, saving the
+    factors after each count in ``checkpoints`` (equal to a fresh fit with that many)."""
+    if not checkpoints or max(checkpoints) != config.iterations:
+        raise ValueError(f"checkpoints {checkpoints} must end at iterations {config.iterations}")
+    user_items = sp.load_npz(Path(weight_dir) / EVAL_CONFIDENCE_FILE).tocsr()
+    users = np.load(Path(weight_dir) / EVAL_USERS_FILE, allow_pickle=False)
+    wanted = set(checkpoints)
+    fit_seconds: dict[str, float] = {}
+
+    def keep(sweeps: int, fit_s: float, factors: Factors) -> None:
+        if sweeps in wanted:
+            save_factors(
+                staging / factors_file(sweeps), factors, replace(config, iterations=sweeps)
+            )
+            fit_seconds[str(sweeps)] = round(fit_s, 3)
+
+    fit_als(user_items, config, users, on_sweep=keep)
+    return {
+        "fit_seconds": fit_seconds,
+        "users": int(user_items.shape[0]),
+        "nnz": int(user_items.nnz),
+    }
+
+
+def trial_evaluate_step(
+    staging: Path,
+    *,
+    split_dir: str,
+    chain_dir: str,
+    sweeps: int,
+    config: RankConfig,
+    protocol: EvalProtocol,
+    parts: tuple[EvalPart, ...] = ("validation",),
+) -> dict:
+    """Metrics of a chain's factors at ``sweeps`` (validation only, unless asked)."""
+    arrays = read_split(Path(split_dir) / SPLIT_FILE)
+    factors, _ = load_factors(Path(chain_dir) / factors_file(sweeps))
+    return {"metrics": evaluate(arrays, factors, config, protocol, parts=parts)}
+
+
+def best_trial(rows: Sequence[Mapping[str, Any]], metric: str) -> int:
+    """Index of the row with the highest validation ``metric``; ties go to the faster fit,
+    then to the earlier trial."""
+    if not rows:
+        raise ValueError("no trials to choose from")
+    return min(range(len(rows)), key=lambda i: (-rows[i][metric], rows[i]["fit_s"], i))
+
+
+def leaderboard_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """One row per trial, best first by the caller's order: knobs, metrics, seconds."""
+    return pa.Table.from_pylist(list(rows))
+
+
+def main_effects(
+    rows: Sequence[Mapping[str, Any]], metric: str, knobs: Sequence[str]
+) -> dict[str, float]:
+    """Spread of the metric's mean across each knob's values (0 for a knob with one value):
+    a cheap measure of which knobs matter."""
+    effects = {}
+    values = np.array([row[metric] for row in rows], dtype=np.float64)
+    for knob in knobs:
+        levels = [row[knob] for row in rows]
+        distinct = sorted(set(map(str, levels)))
+        if len(distinct) < 2:
+            effects[knob] = 0.0
+            continue
+        means = [values[[str(v) == level for v in levels]].mean() for level in distinct]
+        effects[knob] = float(max(means) - min(means))
+    return effects
