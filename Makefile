@@ -18,7 +18,7 @@ PREFECT_PORT ?= 4200
 POOL ?= recsys
 LOCAL_API := http://127.0.0.1:$(PREFECT_PORT)/api
 
-.PHONY: install run test test-fast lint format bench clean server deploy worker backfill
+.PHONY: install run tune test test-fast lint format bench clean server deploy worker backfill
 
 install: $(STAMP)  ## virtual environment in .venv with pinned dependencies (quick when done)
 	@mkdir -p "$$PREFECT_HOME"  # Prefect cannot create it when its parent is missing
@@ -31,6 +31,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 run: install  ## nightly flow on the embedded sample; last line is the snapshot folder
 	$(PY) -m flows.nightly --params '$(PARAMS)'
+
+tune: install  ## tuning flow on the embedded sample; last line is best_params.json
+	$(PY) -m flows.tune --params '$(PARAMS)'
 
 test: install  ## every test, slow ones included (as CI runs them)
 	$(PY) -m pytest

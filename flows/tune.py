@@ -22,6 +22,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.nightly import resolve_run_date
 from flows.params import DEFAULT_SPACE, MODEL_KNOBS, TuneParams, ensure_signature_matches
@@ -40,9 +41,12 @@ from recsys_core.tuning_pipeline import PLOT_FILE, TUNING_DIR, run_tuning, write
 from tasks.runner import PrefectStepRunner
 
 _DEFAULTS = TuneParams()
+# Prefect's thread pool is unbounded by default: 48 trial evaluations at once on Gowalla
+# (≈ 1 GB each) were killed by the OOM killer. Two at a time keep both cores busy.
+TRIAL_WORKERS = 2
 
 
-@flow(name="tune", log_prints=False)
+@flow(name="tune", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=TRIAL_WORKERS))
 def tune(
     input_path: str = _DEFAULTS.input_path,
     input_format: InputFormat = _DEFAULTS.input_format,

@@ -111,3 +111,26 @@ def item_coverage(items: np.ndarray, n_items: int) -> float:
     """
     recommended = np.unique(items[items >= 0])
     return len(recommended) / n_items if n_items else 0.0
+
+
+def seed001_precision_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
+    """Seed 001's "precision": hits / min(|relevant|, k) (a recall-like ratio, not hits / k).
+
+    Kept to reproduce the seed's figures; the product reports :func:`precision_at_k`.
+
+    Examples
+    --------
+    >>> seed001_precision_at_k(np.array([[True, False, True, False]]), np.array([3]), 4)
+    array([0.66666667])
+    """
+    return _safe_divide(hits.sum(axis=1), np.minimum(n_relevant, k))
+
+
+def seed001_average_precision_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
+    """Seed 001's AP: adds the running precision at *every* rank, hit or not, over
+    min(|relevant|, k). Kept to reproduce the seed's figures; the product reports
+    :func:`average_precision_at_k`.
+    """
+    ranks = np.arange(1, hits.shape[1] + 1)
+    running_precision = np.cumsum(hits, axis=1) / ranks
+    return _safe_divide(running_precision.sum(axis=1), np.minimum(n_relevant, k))

@@ -37,6 +37,10 @@ def test_prefect_yaml_schedule_is_the_documented_one():
     assert nightly["concurrency_limit"]["limit"] == 1
     assert nightly["work_pool"]["name"] == "recsys"
     assert "git_clone" not in json.dumps(config.get("pull"))
+    (tune,) = [d for d in config["deployments"] if d["name"] == "tune"]
+    assert tune["entrypoint"] == "flows/tune.py:tune"
+    (weekly,) = tune["schedules"]
+    assert weekly["cron"] == "0 2 * * 0" and weekly["active"] is False  # opt-in, see README
 
 
 def test_scheduled_time_decides_the_date_not_the_wall_clock(monkeypatch):

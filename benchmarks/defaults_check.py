@@ -1,0 +1,86 @@
+"""Would the tuned defaults be a trap? Seed 000's configuration vs the tuned one on logs
+unlike Gowalla: a dense synthetic log and seed 001's event-log shape.
+
+``python -m benchmarks.defaults_check [--tuned JSON]`` prints one table per log (validation
+metrics of both configurations and the popularity baseline) and writes
+``benchmarks/results/defaults-check.json``. Both configurations run through the tuning
+machinery (same split, same evaluation), in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from flows.params import MODEL_KNOBS, ModelParams, TuneParams
+from recsys_core.pipeline import LocalRunner
+from recsys_core.reporting import format_table
+from recsys_core.synthetic import synthetic_pairs, write_adjacency, write_events_csv
+from recsys_core.tuning_pipeline import run_tuning
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_000 = ModelParams().model_dump()  # ModelParams' own defaults are seed 000's
+
+
+def compare(source: Path, work: Path, configs: dict[str, dict], base: dict, metric: str) -> list:
+    """Validation metrics of each named configuration on one log."""
+    params = TuneParams(input_path=str(source), **base)
+    trials = [params.trial_params(knobs).pipeline_config() for knobs in configs.values()]
+    outcome = run_tuning(LocalRunner(work), params.pipeline_config(), trials, source, metric)
+    rows = []
+    for name, row in zip(configs, outcome["rows"], strict=True):
+        k = metric.split("@")[1]
+        rows.append(
+            {
+                "config": name,
+                **{m: round(row[f"{m}@{k}"], 4) for m in ("recall", "ndcg", "map")},
+                f"popularity_{metric}": round(row[f"popularity_{metric}"], 4),
+                "fit_s": row["fit_s"],
+            }
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.defaults_check", description=__doc__
+    )
+    parser.add_argument("--tuned", help="JSON of the tuned knobs (default: the nightly defaults)")
+    args = parser.parse_args(argv)
+    from flows.params import DEFAULTS
+
+    tuned = json.loads(args.tuned) if args.tuned else {k: getattr(DEFAULTS, k) for k in MODEL_KNOBS}
+    configs = {"seed 000": SEED_000, "tuned": {**SEED_000, **tuned}}
+    results = {"tuned": tuned, "seed_000": SEED_000}
+    with tempfile.TemporaryDirectory(prefix="recsys-defaults-") as tmp:
+        tmp = Path(tmp)
+        # Dense: about 100 distinct items per user over a few thousand items.
+        users, items = synthetic_pairs(3000, 3000, mean_items=120, n_clusters=20, seed=7)
+        dense = write_adjacency(tmp / "dense.txt", users, items)
+        results["dense"] = compare(
+            dense, tmp / "w1", configs, {"split_strategy": "random_ratio"}, "ndcg@20"
+        )
+        # Seed 001's shape: string ids, four event types, timestamps; leave-one-out, MAP@10.
+        users, items = synthetic_pairs(5000, 2000, mean_items=15, n_clusters=10, seed=11)
+        events = write_events_csv(tmp / "events.csv", users, items, seed=11)
+        results["event_log"] = compare(
+            events,
+            tmp / "w2",
+            configs,
+            {"split_strategy": "leave_k_out", "leave_k": 1, "top_k": 10, "metric": "map@10"},
+            "map@10",
+        )
+    for name in ("dense", "event_log"):
+        print(f"\n{name}:")
+        print(format_table(results[name]))
+    out = ROOT / "benchmarks" / "results" / "defaults-check.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
