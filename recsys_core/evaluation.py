@@ -120,11 +120,12 @@ def evaluate(
         pool_sizes=candidate_pool_sizes(seen, rank),
         block_size=rank.block_size,
     )
+    popular_lists = [top_k_popular(bias, matrix, k)[0] for matrix in distinct]
     tables = {}
     for part in parts:
         which = next(i for i, m in enumerate(distinct) if m is excluded[part])
         model_name, popularity_name = PART_TABLES[part]
-        popular = top_k_popular(bias, excluded[part], k)[0]
+        popular = popular_lists[which]
         tables[model_name] = metric_table(lists[which][0], truth[part], k, n_items, one_list)
         tables[popularity_name] = metric_table(popular, truth[part], k, n_items, one_list)
     return tables
