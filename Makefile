@@ -18,6 +18,13 @@ PREFECT_PORT ?= 4200
 POOL ?= recsys
 LOCAL_API := http://127.0.0.1:$(PREFECT_PORT)/api
 
+# A server started by `make server` is used by the CLI targets too: otherwise each would
+# start an ephemeral API on the same SQLite database the server has open.
+SERVER_UP := $(shell curl -sf -m 1 $(LOCAL_API)/health > /dev/null 2>&1 && echo yes)
+ifneq ($(SERVER_UP),)
+run tune backfill: export PREFECT_API_URL ?= $(LOCAL_API)
+endif
+
 .PHONY: install run tune test test-fast lint format bench clean server deploy worker backfill
 
 install: $(STAMP)  ## virtual environment in .venv with pinned dependencies (quick when done)

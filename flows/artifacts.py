@@ -22,3 +22,21 @@ def report_run(timings: list[dict], metrics: dict, published: dict, flow_s: floa
         markdown=f"**Snapshot** `{published['snapshot']}` ({published['status']})\n\n"
         f"Flow wall time {flow_s:.2f}s\n\n```\n{timing_text}\n```\n",
     )
+
+
+def report_failure(flow: str, reason: str) -> None:
+    """Make a failed run's one-line reason visible where people look: the run log, and an
+    event on the flow run (``prefect deployment run --watch`` prints events, not the state
+    message; the UI and ``prefect flow-run inspect`` also show the state message)."""
+    from prefect.events import emit_event
+    from prefect.runtime import flow_run
+
+    get_run_logger().error("%s failed: %s", flow, reason)
+    emit_event(
+        event=f"recsys.{flow}.failed",
+        resource={
+            "prefect.resource.id": f"prefect.flow-run.{flow_run.id}",
+            "prefect.resource.name": reason,
+        },
+        payload={"reason": reason},
+    )

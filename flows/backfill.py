@@ -20,6 +20,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from flows.cli import log_to_file, one_line_error
 from flows.nightly import nightly
 from flows.params import NightlyParams
 from recsys_core.pipeline import fingerprint, input_checksum
@@ -30,7 +31,7 @@ from recsys_core.snapshot import Decision, publish_decision
 def dates_between(start: dt.date, end: dt.date) -> list[dt.date]:
     """Every date from ``start`` to ``end`` inclusive."""
     if end < start:
-        raise ValueError(f"end {end} is before start {start}")
+        raise ValueError(f"--end {end} is before --start {start} (expected start <= end)")
     return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
 
 
@@ -48,7 +49,7 @@ def backfill(
     rows = []
     for day in dates_between(start, end):  # one nightly run per date, in order
         decision = publish_decision(base.output_dir, day, run_fingerprint, overwrite)
-        if decision is not Decision.PUBLISH:
+        if decision not in (Decision.PUBLISH, Decision.REPLACE):
             rows.append({"run_date": day.isoformat(), "status": str(decision)})
             continue
         run_params = base.model_dump(exclude_none=True) | {"run_date": day}
@@ -58,20 +59,38 @@ def backfill(
     return rows
 
 
+def iso_date(text: str) -> dt.date:
+    """A ``YYYY-MM-DD`` command-line date, or an error that says so."""
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI: backfill a date range; print one status line per date."""
     parser = argparse.ArgumentParser(prog="python -m flows.backfill", description=__doc__)
-    parser.add_argument("--start", required=True, type=dt.date.fromisoformat)
-    parser.add_argument("--end", required=True, type=dt.date.fromisoformat)
+    parser.add_argument("--start", required=True, type=iso_date)
+    parser.add_argument("--end", required=True, type=iso_date)
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--params", default="{}", help="nightly parameters as a JSON object")
+    parser.add_argument(
+        "--verbose", action="store_true", help="Prefect's log on the console, not in a file"
+    )
     args = parser.parse_args(argv)
     try:
         params = json.loads(args.params)
+        if not isinstance(params, dict):
+            raise ValueError("--params must be a JSON object")
         NightlyParams(**params)
+        dates_between(args.start, args.end)  # fail fast, before the API starts
+        if not args.verbose:
+            print(f"log: {log_to_file('backfill')}", file=sys.stderr)
         rows = backfill(start=args.start, end=args.end, overwrite=args.overwrite, params=params)
     except Exception as exc:  # noqa: BLE001 - CLI contract: message on stderr, exit 1
-        print(f"backfill failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"backfill failed: {one_line_error(exc)}", file=sys.stderr)
         return 1
     print(format_table(rows))
     print(Path(NightlyParams(**params).output_dir).resolve())

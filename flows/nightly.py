@@ -19,7 +19,8 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.artifacts import report_run
+from flows.artifacts import report_failure, report_run
+from flows.cli import log_to_file, one_line_error
 from flows.params import (
     DEFAULTS,
     MODEL_KNOBS,
@@ -37,6 +38,7 @@ from recsys_core.config import (
     SplitStrategy,
 )
 from recsys_core.errors import InputError
+from recsys_core.io.lock import output_lock
 from recsys_core.pipeline import run_nightly
 from recsys_core.reporting import format_table, metrics_rows
 from recsys_core.tuning_pipeline import best_params_path
@@ -104,10 +106,20 @@ def nightly(
     warm_iterations: int = DEFAULTS.warm_iterations,
     overwrite: bool = DEFAULTS.overwrite,
     keep_last: int = DEFAULTS.keep_last,
+    lock_timeout_s: float = DEFAULTS.lock_timeout_s,
     params_from: ParamsFrom = DEFAULTS.params_from,
 ) -> dict:
     """Turn an implicit-feedback log into a dated recommendations snapshot."""
     params = NightlyParams(**locals())  # first line: locals() is exactly the parameters
+    try:
+        return _run(params)
+    except Exception as exc:
+        report_failure("nightly", one_line_error(exc))
+        raise
+
+
+def _run(params: NightlyParams) -> dict:
+    """The nightly run with validated parameters (the flow's body)."""
     started = time.perf_counter()
     params, sources = resolve_params_from(params)
     day = resolve_run_date(params.run_date, params.timezone)
@@ -115,14 +127,16 @@ def nightly(
     runner = PrefectStepRunner(
         Path(params.work_dir).resolve() if params.work_dir else output / "_work"
     )
-    results = run_nightly(
-        runner,
-        params.pipeline_config(),
-        params.input_path,
-        publish=params.publish_config(str(output), day),
-        params_record=params.model_dump(mode="json"),
-        manifest_extra={"param_sources": sources},
-    )
+    # One run per output at a time: a backfill queues behind a running nightly.
+    with output_lock(output, params.lock_timeout_s):
+        results = run_nightly(
+            runner,
+            params.pipeline_config(),
+            params.input_path,
+            publish=params.publish_config(str(output), day),
+            params_record=params.model_dump(mode="json"),
+            manifest_extra={"param_sources": sources},
+        )
     flow_s = round(time.perf_counter() - started, 3)
     metrics, published = results["evaluate"]["metrics"], results["publish"]
     report_run(runner.timings, metrics, published, flow_s, params.top_k)
@@ -140,24 +154,31 @@ ensure_signature_matches(nightly.fn)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: run the flow once; print timings, metrics and, last, the snapshot folder."""
+    """CLI: run the flow once; print timings, metrics, the publish status and, last, the
+    snapshot folder. A failure exits 1 with the error as the last stderr line."""
     parser = argparse.ArgumentParser(prog="python -m flows.nightly", description=__doc__)
     parser.add_argument("--params", default="{}", help="JSON object merged over the defaults")
+    parser.add_argument(
+        "--verbose", action="store_true", help="Prefect's log on the console, not in a file"
+    )
     args = parser.parse_args(argv)
     try:
         overrides = json.loads(args.params)
         if not isinstance(overrides, dict):
             raise ValueError("--params must be a JSON object")
         params = NightlyParams(**overrides)  # fail fast, before the API starts
+        if not args.verbose:
+            print(f"log: {log_to_file('nightly')}", file=sys.stderr)
         result = nightly(**overrides)
     except Exception as exc:  # noqa: BLE001 - the CLI's contract: message on stderr, exit 1
-        print(f"nightly failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"nightly failed: {one_line_error(exc)}", file=sys.stderr)
         return 1
     print(format_table(result["timings"]))
     print(f"flow wall time: {result['flow_s']:.2f}s")
     print()
     print(format_table(metrics_rows(result["metrics"], params.top_k)))
     print()
+    print(f"publish: {result['status']}")
     print(result["snapshot"])
     return 0
 

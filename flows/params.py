@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import inspect
+import json
+import re
 import typing
 import zoneinfo
 from collections.abc import Callable, Mapping
@@ -50,33 +53,104 @@ ParamsFrom = Literal["defaults", "best"]
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _known_names(cls, values: Any) -> Any:
+        if isinstance(values, Mapping):
+            unknown = [name for name in values if name not in cls.model_fields]
+            if unknown:
+                raise ValueError(unknown_parameters_message(unknown, list(cls.model_fields)))
+        return values
+
 
 class DataParams(_Strict):
     """Where the log is and how it is read, split and evaluated (nightly and tuning)."""
 
-    input_path: str = SAMPLE_INPUT
-    input_format: InputFormat = "auto"
-    output_dir: str = "out"
-    run_date: dt.date | None = None
-    top_k: int = Field(20, ge=1, le=1000)
-    min_user_items: int = Field(5, ge=1)
-    random_state: int = 42
-    eval_mode: EvalMode = "standard"
-    split_strategy: SplitStrategy = "ordered"
-    leave_k: int = Field(1, ge=1)
-    validation_cutoff: str | None = None
-    test_cutoff: str | None = None
-    user_col: str = "UserID"
-    item_col: str = "ProductCode"
-    event_col: str = "Event"
-    timestamp_col: str = "Timestamp"
-    event_strengths: Mapping[str, float] = Field(
-        default_factory=lambda: dict(DEFAULT_EVENT_STRENGTHS)
+    input_path: str = Field(SAMPLE_INPUT, description="the raw log (a file)")
+    input_format: InputFormat = Field(
+        "auto",
+        description=(
+            "`adjacency` | `events` | `parquet` | `auto` (`.csv`/`.tsv` → events; `.parquet` with"
+            " the event column → events, else interactions; anything else → adjacency)"
+        ),
     )
-    bad_rows: BadRowPolicy = "fail"
-    max_bad_fraction: float = Field(0.01, ge=0, le=1)
-    work_dir: str | None = None
-    timezone: str = "UTC"
+    output_dir: str = Field("out", description="where `dt=…/` snapshots and `LATEST` go")
+    run_date: dt.date | None = Field(
+        None,
+        description=(
+            "date of the snapshot, `YYYY-MM-DD`; default: the flow run's scheduled time as a date"
+            " in `timezone`"
+        ),
+    )
+    top_k: int = Field(20, ge=1, le=1000, description="list length, also the metrics' k")
+    min_user_items: int = Field(
+        5, ge=1, description="users with fewer distinct items are not evaluated"
+    )
+    random_state: int = Field(42, description="ALS start and the random splits' draw")
+    eval_mode: EvalMode = Field(
+        "standard",
+        description=(
+            "`standard` or `seed` (see Evaluation: the evaluation protocol and the candidate "
+            "pool)"
+        ),
+    )
+    split_strategy: SplitStrategy = Field(
+        "ordered",
+        description=(
+            "`ordered` (seed 000, 70/10/20 per user in interaction order), `leave_k_out` (seed "
+            "001; `leave_k` random items to test and `leave_k` more to validation), `time_cutoff`"
+            " (`validation_cutoff`, `test_cutoff`, ISO times), `random_ratio` (a seeded random "
+            "70/10/20 of each user's distinct items, as public benchmark splits are made)"
+        ),
+    )
+    leave_k: int = Field(
+        1,
+        ge=1,
+        description="items per user held out for test, and as many for validation (`leave_k_out`)",
+    )
+    validation_cutoff: str | None = Field(
+        None, description="ISO time: interactions from here on are validation (`time_cutoff`)"
+    )
+    test_cutoff: str | None = Field(
+        None, description="ISO time: interactions from here on are test (`time_cutoff`)"
+    )
+    user_col: str = Field("UserID", description="event-log user column (seed 001)")
+    item_col: str = Field("ProductCode", description="event-log item column (seed 001)")
+    event_col: str = Field("Event", description="event-log event-type column (seed 001)")
+    timestamp_col: str = Field(
+        "Timestamp", description="event-log time column, optional in the file (seed 001)"
+    )
+    event_strengths: Mapping[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_EVENT_STRENGTHS),
+        description="event type → interaction weight (seed 001's)",
+    )
+    bad_rows: BadRowPolicy = Field(
+        "fail",
+        description=(
+            "`fail`: the first bad row fails the run; `quarantine`: bad rows go to "
+            "`quarantine.parquet` (line, column, reason, raw) in the ingest folder and the run "
+            "fails only above `max_bad_fraction`"
+        ),
+    )
+    max_bad_fraction: float = Field(
+        0.01, ge=0, le=1, description="share of bad lines/rows `quarantine` tolerates"
+    )
+    work_dir: str | None = Field(
+        None,
+        description=(
+            "step outputs (content-addressed; default `<output_dir>/_work`). After each publish, "
+            "step folders that no kept snapshot was built from and that have been idle for 24 h "
+            "are removed"
+        ),
+    )
+    timezone: str = Field("UTC", description="IANA timezone of the scheduled date")
+
+    @field_validator("run_date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -111,14 +185,32 @@ class DataParams(_Strict):
 class ModelParams(_Strict):
     """The model's knobs (what tuning searches), with seed 000's values as defaults."""
 
-    factors: int = Field(256, ge=1, le=4096)
-    regularization: float = Field(0.02, ge=0)
-    iterations: int = Field(40, ge=1, le=1000)
-    alpha: float = Field(30.0, gt=0)
-    bm25_k1: float = Field(100.0, ge=0)
-    bm25_b: float = Field(0.8, ge=0, le=1)
-    bm25_direction: Bm25Direction = "user_items"
-    popularity_weight: float = Field(0.15, ge=0)
+    factors: int = Field(256, ge=1, le=4096, description="implicit ALS factors (seed 000)")
+    regularization: float = Field(0.02, ge=0, description="implicit ALS regularization (seed 000)")
+    iterations: int = Field(
+        40,
+        ge=1,
+        le=1000,
+        description="ALS sweeps of the evaluation model (and of a `cold` serving model)",
+    )
+    alpha: float = Field(
+        30.0,
+        gt=0,
+        description=(
+            "confidence = `alpha` × BM25 weight (implicit's own alpha stays 1, as in seed 000)"
+        ),
+    )
+    bm25_k1: float = Field(100.0, ge=0, description="BM25 K1")
+    bm25_b: float = Field(0.8, ge=0, le=1, description="BM25 B")
+    bm25_direction: Bm25Direction = Field(
+        "user_items",
+        description=(
+            "rows BM25 treats as documents: `user_items` (seed 000) or `item_users` (seed 001)"
+        ),
+    )
+    popularity_weight: float = Field(
+        0.15, ge=0, description="score = `user·item + popularity_weight · log1p(train popularity)`"
+    )
 
 
 MODEL_KNOBS = tuple(ModelParams.model_fields)
@@ -127,11 +219,43 @@ MODEL_KNOBS = tuple(ModelParams.model_fields)
 class NightlyParams(ModelParams, DataParams):
     """Every knob of the nightly run."""
 
-    full_schedule: FullSchedule = "warm"
-    warm_iterations: int = Field(5, ge=1, le=1000)
-    overwrite: bool = True
-    keep_last: int = Field(14, ge=1)
-    params_from: ParamsFrom = "defaults"
+    full_schedule: FullSchedule = Field(
+        "warm",
+        description=(
+            "serving model: `warm` starts from the evaluation model's item factors and runs "
+            "`warm_iterations` sweeps on all data; `cold` runs `iterations` sweeps from a random "
+            "start (seed 000)"
+        ),
+    )
+    warm_iterations: int = Field(5, ge=1, le=1000, description="sweeps of a `warm` serving fit")
+    overwrite: bool = Field(
+        True,
+        description=(
+            "republish a date whose input/parameters/code changed; identical reruns are a no-op "
+            "either way"
+        ),
+    )
+    keep_last: int = Field(
+        14,
+        ge=1,
+        description="snapshots kept after each publish (the one `LATEST` names is never removed)",
+    )
+    lock_timeout_s: float = Field(
+        6 * 3600,
+        ge=0,
+        description=(
+            "seconds a run waits for another run on the same `output_dir` (the output lock) "
+            "before failing"
+        ),
+    )
+    params_from: ParamsFrom = Field(
+        "defaults",
+        description=(
+            "`best`: take the model knobs from `<output_dir>/_tuning/best_params.json` (see "
+            "Tuning) where no explicit value was given (a value different from its default counts"
+            " as explicit); the manifest's `param_sources` says where each knob came from"
+        ),
+    )
 
     def publish_config(self, output_dir: str, run_date: dt.date) -> PublishConfig:
         """Where the snapshot goes, with the resolved folder and date."""
@@ -187,7 +311,7 @@ DERIVED: Mapping[str, Callable[[Any], Any]] = {
 }
 # Parameters the flows themselves consume (where, when, which search), not a core config.
 FLOW_ONLY = frozenset(
-    {"input_path", "run_date", "work_dir", "timezone", "eval_mode", "params_from"}
+    {"input_path", "run_date", "work_dir", "timezone", "eval_mode", "params_from", "lock_timeout_s"}
 )
 # Every core config a parameter can reach.
 PARAMETER_CONFIGS = (
@@ -262,3 +386,43 @@ def apply_best(
         else:
             origin[knob] = "default"
     return NightlyParams(**{**params.model_dump(), **update}), origin
+
+
+def unknown_parameters_message(unknown: list[str], valid: list[str]) -> str:
+    """``unknown parameter 'ouput_dir' (did you mean 'output_dir'?); valid names: …``.
+
+    Examples
+    --------
+    >>> unknown_parameters_message(["ouput_dir"], ["output_dir", "top_k"])
+    "unknown parameter 'ouput_dir' (did you mean 'output_dir'?); valid names: output_dir, top_k"
+    """
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, valid, n=1)
+        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    noun = "parameter" if len(unknown) == 1 else "parameters"
+    return f"unknown {noun} {', '.join(parts)}; valid names: {', '.join(valid)}"
+
+
+def _default_text(spec: Any) -> str:
+    value = spec.get_default(call_default_factory=True)
+    if value is None:
+        return "–"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {v:g}" for k, v in value.items())
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"`{value}`" if isinstance(value, str) else json.dumps(value)
+
+
+def parameter_table(model: type[BaseModel] = NightlyParams) -> str:
+    """The README's parameter table, generated from the model (names, defaults, meaning)."""
+    rows = ["| parameter | default | meaning |", "| --- | --- | --- |"]
+    for name, spec in model.model_fields.items():
+        meaning = (spec.description or "").replace("|", "\\|")
+        rows.append(f"| `{name}` | {_default_text(spec)} | {meaning} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(parameter_table())

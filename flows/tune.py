@@ -24,6 +24,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.cli import log_to_file, one_line_error
 from flows.nightly import resolve_run_date
 from flows.params import DEFAULT_SPACE, MODEL_KNOBS, TuneParams, ensure_signature_matches
 from recsys_core.config import (
@@ -167,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     """CLI: run a tuning; print the top trials, the test figures and, last, best_params.json."""
     parser = argparse.ArgumentParser(prog="python -m flows.tune", description=__doc__)
     parser.add_argument("--params", default="{}", help="JSON object merged over the defaults")
+    parser.add_argument(
+        "--verbose", action="store_true", help="Prefect's log on the console, not in a file"
+    )
     args = parser.parse_args(argv)
     try:
         overrides = json.loads(args.params)
@@ -174,9 +178,11 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("--params must be a JSON object")
         params = TuneParams(**overrides)  # fail fast, before the API starts
         plan_trials(params.search_space, params.search, params.n_trials, params.search_seed)
+        if not args.verbose:
+            print(f"log: {log_to_file('tune')}", file=sys.stderr)
         result = tune(**overrides)
     except Exception as exc:  # noqa: BLE001 - the CLI's contract: message on stderr, exit 1
-        print(f"tune failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"tune failed: {one_line_error(exc)}", file=sys.stderr)
         return 1
     print(format_table(top_rows([*_rows_of(result)], params.metric)))
     print(f"\n{result['trials']} trials in {result['flow_s']:.1f}s")

@@ -15,9 +15,10 @@ class InputError(ValueError):
         row: int | None = None,
         column: str | int | None = None,
         got: str | None = None,
+        hint: str | None = None,
     ) -> None:
         self.path, self.line, self.row, self.column = path, line, row, column
-        self.expected, self.got = expected, got
+        self.expected, self.got, self.hint = expected, got, hint
         where = [str(path)]
         if line is not None:
             where.append(f"line {line}")
@@ -28,7 +29,22 @@ class InputError(ValueError):
         message = f"{', '.join(where)}: expected {expected}"
         if got is not None:
             message += f", got {got!r}"
+        if hint:
+            message += f" ({hint})"
         super().__init__(message)
+
+    def with_hint(self, hint: str) -> InputError:
+        """The same error with a hint on what to change appended."""
+        hints = "; ".join(h for h in (self.hint, hint) if h)
+        return type(self)(
+            self.path,
+            self.expected,
+            line=self.line,
+            row=self.row,
+            column=self.column,
+            got=self.got,
+            hint=hints,
+        )
 
 
 class TooManyBadRows(InputError):

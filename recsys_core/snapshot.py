@@ -59,6 +59,7 @@ class Decision(enum.StrEnum):
     """What publishing a date does; the value is the status runs report."""
 
     PUBLISH = "published"
+    REPLACE = "replaced"
     UNCHANGED = "already published"
     KEEP = "skipped: already published from other input or parameters (overwrite=false)"
 
@@ -97,7 +98,7 @@ def publish_decision(
         return Decision.PUBLISH
     if existing.get("fingerprint") == fingerprint:
         return Decision.UNCHANGED
-    return Decision.PUBLISH if overwrite else Decision.KEEP
+    return Decision.REPLACE if overwrite else Decision.KEEP
 
 
 def published_dates(output_dir: str | Path) -> list[str]:
@@ -132,7 +133,7 @@ def publish_snapshot(
     root = Path(output_dir)
     decision = publish_decision(root, run_date, manifest["fingerprint"], overwrite)
     target = root / snapshot_name(run_date)
-    if decision is not Decision.PUBLISH:
+    if decision not in (Decision.PUBLISH, Decision.REPLACE):
         return decision, target
     root.mkdir(parents=True, exist_ok=True)
     staging = hidden_sibling(target, "staging")

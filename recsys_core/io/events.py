@@ -34,10 +34,14 @@ def _read_text_table(path: Path, columns: list[str]) -> tuple[pa.Table, list]:
     delimiter = "\t" if path.suffix.lower() in {".tsv", ".tab"} else ","
     with path.open(newline="", encoding="utf-8") as handle:
         names = next(csv.reader(handle, delimiter=delimiter), [])
-    for name in columns[:3]:
+    for parameter, name in zip(("user_col", "item_col", "event_col"), columns, strict=False):
         if name not in names:
             raise InputError(
-                str(path), f"a header column named {name!r}", line=1, got=",".join(names)
+                str(path),
+                f"a header column named {name!r}",
+                line=1,
+                got=",".join(names),
+                hint=f"set {parameter} to the column's name",
             )
     table = pacsv.read_csv(
         path,
@@ -98,9 +102,14 @@ def read_events(path: str | Path, config: IngestConfig) -> RawRead:
     wanted = [config.user_col, config.item_col, config.event_col]
     if is_parquet:
         names = pq.read_schema(path).names
-        missing = [c for c in wanted if c not in names]
-        if missing:
-            raise InputError(str(path), f"a column named {missing[0]!r}", got=", ".join(names))
+        for parameter, name in zip(("user_col", "item_col", "event_col"), wanted, strict=True):
+            if name not in names:
+                raise InputError(
+                    str(path),
+                    f"a column named {name!r}",
+                    got=", ".join(names),
+                    hint=f"set {parameter} to the column's name",
+                )
         has_ts = config.timestamp_col in names
         table = pq.read_table(path, columns=wanted + ([config.timestamp_col] if has_ts else []))
         malformed: list = []

@@ -35,16 +35,19 @@ class IngestSummary:
     quarantine_file: str | None
 
 
-def detect_format(path: Path, config: IngestConfig) -> str:
-    """``auto``: .csv/.tsv → events; .parquet with the event column → events, else parquet."""
+def detect_format(path: Path, config: IngestConfig) -> tuple[str, str]:
+    """The reader for ``path`` and why: ``auto`` maps .csv/.tsv → events; .parquet with the
+    event column → events, else parquet (interactions); anything else → adjacency."""
     if config.input_format != "auto":
-        return config.input_format
+        return config.input_format, f"input_format is {config.input_format!r}"
     suffix = path.suffix.lower()
     if suffix in {".csv", ".tsv", ".tab"}:
-        return "events"
+        return "events", f"its extension is {suffix!r}"
     if suffix in {".parquet", ".pq"}:
-        return "events" if config.event_col in pq.read_schema(path).names else "parquet"
-    return "adjacency"
+        if config.event_col in pq.read_schema(path).names:
+            return "events", f"it has the event column {config.event_col!r}"
+        return "parquet", f"it has no event column {config.event_col!r} (event_col)"
+    return "adjacency", f"its extension is {suffix or 'missing'!r}, not .csv/.tsv/.parquet"
 
 
 def require_input_file(path: Path) -> Path:
@@ -55,14 +58,28 @@ def require_input_file(path: Path) -> Path:
 
 
 def read_any(path: Path, config: IngestConfig) -> tuple[str, RawRead]:
-    """Read ``path`` with the reader its format names."""
+    """Read ``path`` with the reader its format names. A reader's error says which format
+    was used and why when the format was detected, so the fix is visible."""
     require_input_file(path)
-    fmt = detect_format(path, config)
-    if fmt == "adjacency":
-        return fmt, read_adjacency(path)
-    if fmt == "events":
-        return fmt, read_events(path, config)
-    return fmt, read_interactions_parquet(path)
+    fmt, reason = detect_format(path, config)
+    readers = {
+        "adjacency": lambda: read_adjacency(path),
+        "events": lambda: read_events(path, config),
+        "parquet": lambda: read_interactions_parquet(path),
+    }
+    try:
+        return fmt, readers[fmt]()
+    except InputError as exc:
+        hint = format_hint(path, config)
+        raise (exc.with_hint(hint) if hint else exc) from exc
+
+
+def format_hint(path: Path, config: IngestConfig) -> str | None:
+    """When the format was detected (``auto``), which one and why, and how to choose."""
+    if config.input_format != "auto":
+        return None
+    fmt, reason = detect_format(path, config)
+    return f"read as {fmt} because {reason}; set input_format to adjacency, events or parquet"
 
 
 def ingest(path: str | Path, out_dir: str | Path, config: IngestConfig) -> IngestSummary:
@@ -86,6 +103,8 @@ def ingest(path: str | Path, out_dir: str | Path, config: IngestConfig) -> Inges
                 first[Columns.REASON].removeprefix("expected "),
                 column=first[Columns.COLUMN] or None,
                 got=first[Columns.RAW],
+                # A first-line failure is where a wrong format shows (a header, a CSV).
+                hint=format_hint(path, config) if first[Columns.LINE] <= 1 else None,
                 **where,
             )
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -124,7 +124,7 @@ def test_publish_policy_replaces_a_changed_date_when_asked(tmp_path, model, scor
     decision, folder = publish_snapshot(
         out, dt.date(2026, 11, 20), scored, {"v": 2}, model, {"fingerprint": "new"}
     )
-    assert decision is Decision.PUBLISH
+    assert decision is Decision.REPLACE
     assert verify_snapshot(folder)["fingerprint"] == "new"
     assert json.loads((folder / "metrics.json").read_text()) == {"v": 2}
     assert sorted(p.name for p in out.iterdir()) == ["LATEST", "dt=2026-11-20"]

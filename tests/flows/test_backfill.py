@@ -43,6 +43,6 @@ def test_backfill_rejects_reversed_range():
 
     from flows.backfill import dates_between
 
-    with pytest.raises(ValueError, match="before start"):
+    with pytest.raises(ValueError, match="before --start"):
         dates_between(dt.date(2026, 11, 20), dt.date(2026, 11, 19))
     assert len(dates_between(dt.date(2026, 11, 30), dt.date(2026, 12, 2))) == 3

@@ -45,6 +45,9 @@ def test_cli_run_prints_snapshot_last_and_fails_loudly(synthetic_adjacency, tmp_
     assert ok.returncode == 0, ok.stderr[-2000:]
     lines = ok.stdout.strip().splitlines()
     assert lines[-1] == str(tmp_path / "out" / "dt=2026-11-21")
+    assert lines[-2] == "publish: published"
+    again = _cli("--params", params)
+    assert again.stdout.strip().splitlines()[-2] == "publish: already published"
     assert any(line.startswith("train-eval") for line in lines)
     assert any(line.startswith("recall@20") for line in lines)
     bad = tmp_path / "bad.txt"
@@ -52,4 +55,8 @@ def test_cli_run_prints_snapshot_last_and_fails_loudly(synthetic_adjacency, tmp_
     bad_params = {"input_path": str(bad), "output_dir": str(tmp_path / "o2")}
     failed = _cli("--params", json.dumps(bad_params))
     assert failed.returncode == 1
-    assert "bad.txt, line 2, column '1'" in failed.stderr
+    stderr = failed.stderr.strip().splitlines()
+    # The log goes to a file (first line); the error is the last line, alone.
+    assert stderr[0].startswith("log: ") and len(stderr) == 2
+    assert stderr[-1].startswith("nightly failed: InputError: ")
+    assert "bad.txt, line 2, column '1'" in stderr[-1]
