@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.cli import log_to_file, one_line_error
+from flows.cli import flow_parser, json_object, run_guarded
 from flows.nightly import nightly
 from flows.params import NightlyParams
 from recsys_core.pipeline import fingerprint, input_checksum
@@ -71,27 +70,25 @@ def iso_date(text: str) -> dt.date:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: backfill a date range; print one status line per date."""
-    parser = argparse.ArgumentParser(prog="python -m flows.backfill", description=__doc__)
+    parser = flow_parser("python -m flows.backfill", __doc__)
     parser.add_argument("--start", required=True, type=iso_date)
     parser.add_argument("--end", required=True, type=iso_date)
     parser.add_argument("--overwrite", action="store_true")
-    parser.add_argument("--params", default="{}", help="nightly parameters as a JSON object")
-    parser.add_argument(
-        "--verbose", action="store_true", help="Prefect's log on the console, not in a file"
-    )
     args = parser.parse_args(argv)
-    try:
-        params = json.loads(args.params)
-        if not isinstance(params, dict):
-            raise ValueError("--params must be a JSON object")
+
+    def validate() -> dict:
+        params = json_object(args.params)
         NightlyParams(**params)
-        dates_between(args.start, args.end)  # fail fast, before the API starts
-        if not args.verbose:
-            print(f"log: {log_to_file('backfill')}", file=sys.stderr)
-        rows = backfill(start=args.start, end=args.end, overwrite=args.overwrite, params=params)
-    except Exception as exc:  # noqa: BLE001 - CLI contract: message on stderr, exit 1
-        print(f"backfill failed: {one_line_error(exc)}", file=sys.stderr)
+        dates_between(args.start, args.end)
+        return params
+
+    def run(params: dict) -> tuple[dict, list[dict]]:
+        return params, backfill(args.start, args.end, overwrite=args.overwrite, params=params)
+
+    done = run_guarded("backfill", args.verbose, validate, run)
+    if done is None:
         return 1
+    params, rows = done
     print(format_table(rows))
     print(Path(NightlyParams(**params).output_dir).resolve())
     return 0

@@ -8,12 +8,20 @@ the *last* stderr line is the error, one line; the full log (tracebacks included
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import json
 import logging
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import ValidationError
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def one_line_error(exc: BaseException) -> str:
@@ -49,3 +57,37 @@ def log_to_file(name: str) -> Path:
                 logger.removeHandler(handler)
                 logger.addHandler(file_handler)
     return path
+
+
+def flow_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """The options every flow CLI has: ``--params`` (JSON merged over the defaults) and
+    ``--verbose``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--params", default="{}", help="JSON object merged over the defaults")
+    parser.add_argument(
+        "--verbose", action="store_true", help="Prefect's log on the console, not in a file"
+    )
+    return parser
+
+
+def json_object(text: str) -> dict:
+    """``--params``: a JSON object, or a ValueError that says so."""
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("--params must be a JSON object")
+    return value
+
+
+def run_guarded(
+    name: str, verbose: bool, validate: Callable[[], T], run: Callable[[T], R]
+) -> R | None:
+    """``validate`` (before Prefect starts), then ``run`` with its result; on any failure the
+    one-line error is the last stderr line and None is returned (the CLI exits 1)."""
+    try:
+        checked = validate()
+        if not verbose:
+            print(f"log: {log_to_file(name)}", file=sys.stderr)
+        return run(checked)
+    except Exception as exc:  # noqa: BLE001 - the CLI's contract: message on stderr, exit 1
+        print(f"{name} failed: {one_line_error(exc)}", file=sys.stderr)
+        return None

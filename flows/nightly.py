@@ -8,7 +8,6 @@ here as its Prefect task (``tasks/steps.py``) through ``tasks/runner.py``.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 from prefect import flow
 
 from flows.artifacts import report_failure, report_run
-from flows.cli import log_to_file, one_line_error
+from flows.cli import flow_parser, json_object, one_line_error, run_guarded
 from flows.params import (
     DEFAULTS,
     MODEL_KNOBS,
@@ -156,23 +155,20 @@ ensure_signature_matches(nightly.fn)
 def main(argv: list[str] | None = None) -> int:
     """CLI: run the flow once; print timings, metrics, the publish status and, last, the
     snapshot folder. A failure exits 1 with the error as the last stderr line."""
-    parser = argparse.ArgumentParser(prog="python -m flows.nightly", description=__doc__)
-    parser.add_argument("--params", default="{}", help="JSON object merged over the defaults")
-    parser.add_argument(
-        "--verbose", action="store_true", help="Prefect's log on the console, not in a file"
-    )
-    args = parser.parse_args(argv)
-    try:
-        overrides = json.loads(args.params)
-        if not isinstance(overrides, dict):
-            raise ValueError("--params must be a JSON object")
-        params = NightlyParams(**overrides)  # fail fast, before the API starts
-        if not args.verbose:
-            print(f"log: {log_to_file('nightly')}", file=sys.stderr)
-        result = nightly(**overrides)
-    except Exception as exc:  # noqa: BLE001 - the CLI's contract: message on stderr, exit 1
-        print(f"nightly failed: {one_line_error(exc)}", file=sys.stderr)
+    args = flow_parser("python -m flows.nightly", __doc__).parse_args(argv)
+    overrides: dict = {}
+
+    def validate() -> NightlyParams:
+        overrides.update(json_object(args.params))
+        return NightlyParams(**overrides)
+
+    def run(params: NightlyParams) -> tuple[NightlyParams, dict]:
+        return params, nightly(**overrides)
+
+    done = run_guarded("nightly", args.verbose, validate, run)
+    if done is None:
         return 1
+    params, result = done
     print(format_table(result["timings"]))
     print(f"flow wall time: {result['flow_s']:.2f}s")
     print()

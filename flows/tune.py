@@ -10,7 +10,6 @@ of ``<output_dir>/_tuning/best_params.json``, which ``nightly`` reads with
 
 from __future__ import annotations
 
-import argparse
 import base64
 import datetime as dt
 import json
@@ -20,11 +19,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.cli import log_to_file, one_line_error
+from flows.cli import flow_parser, json_object, run_guarded
 from flows.nightly import resolve_run_date
 from flows.params import DEFAULT_SPACE, MODEL_KNOBS, TuneParams, ensure_signature_matches
 from recsys_core.config import (
@@ -166,25 +166,23 @@ def _report(outcome, metric, plot: Path, shown, written, flow_s: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: run a tuning; print the top trials, the test figures and, last, best_params.json."""
-    parser = argparse.ArgumentParser(prog="python -m flows.tune", description=__doc__)
-    parser.add_argument("--params", default="{}", help="JSON object merged over the defaults")
-    parser.add_argument(
-        "--verbose", action="store_true", help="Prefect's log on the console, not in a file"
-    )
-    args = parser.parse_args(argv)
-    try:
-        overrides = json.loads(args.params)
-        if not isinstance(overrides, dict):
-            raise ValueError("--params must be a JSON object")
-        params = TuneParams(**overrides)  # fail fast, before the API starts
+    args = flow_parser("python -m flows.tune", __doc__).parse_args(argv)
+    overrides: dict = {}
+
+    def validate() -> TuneParams:
+        overrides.update(json_object(args.params))
+        params = TuneParams(**overrides)
         plan_trials(params.search_space, params.search, params.n_trials, params.search_seed)
-        if not args.verbose:
-            print(f"log: {log_to_file('tune')}", file=sys.stderr)
-        result = tune(**overrides)
-    except Exception as exc:  # noqa: BLE001 - the CLI's contract: message on stderr, exit 1
-        print(f"tune failed: {one_line_error(exc)}", file=sys.stderr)
+        return params
+
+    def run(params: TuneParams) -> tuple[TuneParams, dict]:
+        return params, tune(**overrides)
+
+    done = run_guarded("tune", args.verbose, validate, run)
+    if done is None:
         return 1
-    print(format_table(top_rows([*_rows_of(result)], params.metric)))
+    params, result = done
+    print(format_table(top_rows(_rows_of(result), params.metric)))
     print(f"\n{result['trials']} trials in {result['flow_s']:.1f}s")
     print(f"chosen on validation: {json.dumps(result['best'], default=str)}")
     print(f"its test part: {json.dumps(result['test'])}")
@@ -194,8 +192,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _rows_of(result: dict) -> list[dict]:
-    import pyarrow.parquet as pq
-
     return pq.read_table(result["leaderboard"]).to_pylist()
 
 

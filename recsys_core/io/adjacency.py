@@ -1,8 +1,9 @@
 """Adjacency lines ``user item item ...`` (seed 000, Gowalla), parsed without a per-line loop.
 
-Ids are integers. A line holding only a user id has no interactions and is skipped, as in
-seed 000; so are blank lines. A line with any non-integer token is bad as a whole (a user
-is never half-read); its line number and 1-based token column are reported.
+Ids are non-negative integers that fit int64. A line holding only a user id has no
+interactions and is skipped, as in seed 000; so are blank lines. A line with any bad token
+(not an integer, negative, or beyond int64) is bad as a whole (a user is never half-read);
+its line number, 1-based token column and the reason are reported.
 """
 
 from __future__ import annotations
@@ -17,7 +18,28 @@ from recsys_core.columns import Columns
 from recsys_core.errors import InputError
 from recsys_core.io.raw import RawRead, bad_rows
 
-_INTEGER = r"^[+-]?[0-9]{1,18}$"
+_INTEGER = r"^[+-]?[0-9]+$"
+_INT64_MAX = np.iinfo(np.int64).max
+# Why a token is bad, by code (0: fine).
+_REASONS = {
+    1: "expected an integer id",
+    2: "expected a non-negative integer id",
+    3: f"expected an integer id that fits int64 (at most {_INT64_MAX})",
+}
+
+
+def _token_problems(flat: pa.Array) -> np.ndarray:
+    """Per token: 0 fine, else a :data:`_REASONS` code."""
+    problem = np.zeros(len(flat), dtype=np.int8)
+    is_integer = pc.match_substring_regex(flat, _INTEGER).to_numpy(zero_copy_only=False)
+    problem[~is_integer] = 1
+    negative = pc.starts_with(flat, "-").to_numpy(zero_copy_only=False)
+    problem[is_integer & negative] = 2
+    digits = pc.utf8_length(pc.utf8_ltrim(pc.utf8_ltrim(flat, "+"), "0")).to_numpy(False)
+    for index in np.flatnonzero(is_integer & ~negative & (digits >= 19)):  # rare: long ids only
+        if int(flat[int(index)].as_py()) > _INT64_MAX:
+            problem[index] = 3
+    return problem
 
 
 def _split_lines(buffer: bytes) -> pa.LargeStringArray:
@@ -59,7 +81,8 @@ def read_adjacency(path: str | Path) -> RawRead:
     token_starts = np.concatenate([[0], np.cumsum(per_line)[:-1]])
     column_of_token = np.arange(len(flat), dtype=np.int64) - token_starts[line_of_token]
 
-    is_integer = pc.match_substring_regex(flat, _INTEGER).to_numpy(zero_copy_only=False)
+    problem = _token_problems(flat)
+    is_integer = problem == 0
     bad_token = np.flatnonzero(~is_integer)
     # First bad token of each bad line (tokens are in line order, so unique keeps the first).
     bad_line_idx, first = np.unique(line_of_token[bad_token], return_index=True)
@@ -67,7 +90,7 @@ def read_adjacency(path: str | Path) -> RawRead:
     bad = bad_rows(
         bad_line_idx + 1,
         [str(c + 1) for c in column_of_token[first_bad]],
-        "expected an integer id",
+        [_REASONS[code] for code in problem[first_bad]],
         pc.take(flat, pa.array(first_bad)).to_pylist(),
     )
 

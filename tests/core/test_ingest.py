@@ -1,5 +1,7 @@
 """Each input format, and each validation error naming file, line (or row) and column."""
 
+import re
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -168,3 +170,27 @@ def test_gowalla_sample_ingest_counts(tmp_path):
     assert (summary.users, summary.items, summary.rows) == (3000, 32894, 146732)
     assert (summary.bad_rows, summary.quarantine_file) == (0, None)
     assert pq.read_table(tmp_path / "interactions.parquet").num_rows == summary.rows
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("-1 2 3", "expected a non-negative integer id, got '-1'"),
+        ("1 -2", "expected a non-negative integer id, got '-2'"),
+        ("9223372036854775808 4", "expected an integer id that fits int64"),
+        ("1 2.5", "expected an integer id, got '2.5'"),
+    ],
+)
+def test_adjacency_ids_are_non_negative_int64(tmp_path, line, reason):
+    src = _write(tmp_path, "a.txt", f"7 1 2\n{line}\n")
+    with pytest.raises(InputError, match=re.escape("a.txt, line 2, column ")) as raised:
+        ingest(src, tmp_path / "out", IngestConfig())
+    assert reason in str(raised.value)
+    assert not (tmp_path / "out" / "interactions.parquet").exists()
+
+
+def test_adjacency_accepts_the_largest_int64_id(tmp_path):
+    src = _write(tmp_path, "a.txt", "9223372036854775807 4 5\n")
+    ingest(src, tmp_path / "out", IngestConfig())
+    users = read_canonical(tmp_path / "out").users.column("user_id").to_pylist()
+    assert users == [9223372036854775807]
