@@ -158,6 +158,50 @@ def test_deploy_run_worker_cache_and_schedule(tmp_path, synthetic_adjacency):
         assert probe("state", late["id"])["state_type"] == "COMPLETED"
         verify_snapshot(out / "dt=2026-11-20")
         assert (out / "LATEST").read_text().strip() == "dt=2026-11-21"
+
+        # A failed run's reason reaches `deployment run --watch` (a run event), not only
+        # the worker's terminal. A long-running worker picks it up, then stops on the
+        # second SIGTERM (README "Stopping a worker").
+        bad = tmp_path / "bad.txt"
+        bad.write_text("1 2 3\n2 x\n")
+        log = open(tmp_path / "worker-long.log", "w")  # noqa: SIM115
+        worker = subprocess.Popen(
+            [PREFECT, "worker", "start", "--pool", "recsys"],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        processes.append(worker)
+        watched = subprocess.run(
+            [
+                PREFECT,
+                "deployment",
+                "run",
+                "nightly/nightly",
+                "--watch",
+                "--watch-timeout",
+                "150",
+                "--params",
+                json.dumps({**params, "input_path": str(bad)}),
+                "--param",
+                "run_date=2026-11-22",
+            ],
+            cwd=ROOT,
+            env={**env, "COLUMNS": "400"},
+            capture_output=True,
+            text=True,
+            timeout=200,
+        )
+        assert watched.returncode == 1
+        assert "recsys.nightly.failed" in watched.stdout
+        assert "bad.txt, line 2, column '2': expected an integer id, got 'x'" in watched.stdout
+        assert not (out / "dt=2026-11-22").exists()
+        worker.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=15)
     finally:
         for process in processes:
             if process.poll() is None:

@@ -106,3 +106,18 @@ def test_readme_parameter_table_is_generated_from_the_model():
     assert (
         block.group(1).strip() == parameter_table().strip()
     ), "README parameter table is stale: paste the output of `python -m flows.params`"
+
+
+def test_cli_prefect_home_defaults_to_the_makefiles():
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_HOME"}
+    shown = subprocess.run(
+        [sys.executable, "-c", "import flows, os; print(os.environ['PREFECT_HOME'])"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.stdout.strip() == str(ROOT / ".state" / "prefect")
