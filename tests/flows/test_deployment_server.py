@@ -95,10 +95,10 @@ def test_deploy_run_worker_cache_and_schedule(tmp_path, synthetic_adjacency):
         assert done.returncode == 0, f"{args}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
         return done.stdout
 
-    def worker_once() -> None:
+    def start_worker(*extra: str) -> subprocess.Popen:
         log = open(tmp_path / f"worker-{len(processes)}.log", "w")  # noqa: SIM115
         worker = subprocess.Popen(
-            [PREFECT, "worker", "start", "--pool", "recsys", "--run-once"],
+            [PREFECT, "worker", "start", "--pool", "recsys", *extra],
             cwd=tmp_path,
             env=env,
             stdout=log,
@@ -106,7 +106,10 @@ def test_deploy_run_worker_cache_and_schedule(tmp_path, synthetic_adjacency):
             start_new_session=True,
         )
         processes.append(worker)
-        worker.wait(timeout=180)
+        return worker
+
+    def worker_once() -> None:
+        start_worker("--run-once").wait(timeout=180)
 
     def probe(*args: str) -> dict:
         return json.loads(run(sys.executable, "-m", "tests.flows.client_probe", *args))
@@ -164,16 +167,7 @@ def test_deploy_run_worker_cache_and_schedule(tmp_path, synthetic_adjacency):
         # second SIGTERM (README "Stopping a worker").
         bad = tmp_path / "bad.txt"
         bad.write_text("1 2 3\n2 x\n")
-        log = open(tmp_path / "worker-long.log", "w")  # noqa: SIM115
-        worker = subprocess.Popen(
-            [PREFECT, "worker", "start", "--pool", "recsys"],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        processes.append(worker)
+        worker = start_worker()
         watched = subprocess.run(
             [
                 PREFECT,
