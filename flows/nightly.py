@@ -34,6 +34,7 @@ from recsys_core.config import (
     EvalMode,
     FullSchedule,
     InputFormat,
+    ModelFamily,
     SplitStrategy,
 )
 from recsys_core.errors import InputError
@@ -101,6 +102,10 @@ def nightly(
     bm25_b: float = DEFAULTS.bm25_b,
     bm25_direction: Bm25Direction = DEFAULTS.bm25_direction,
     popularity_weight: float = DEFAULTS.popularity_weight,
+    model: ModelFamily = DEFAULTS.model,
+    gf_rank: int = DEFAULTS.gf_rank,
+    gf_ideal_weight: float = DEFAULTS.gf_ideal_weight,
+    gf_popularity_weight: float = DEFAULTS.gf_popularity_weight,
     full_schedule: FullSchedule = DEFAULTS.full_schedule,
     warm_iterations: int = DEFAULTS.warm_iterations,
     overwrite: bool = DEFAULTS.overwrite,

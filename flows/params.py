@@ -31,8 +31,10 @@ from recsys_core.config import (
     Bm25Direction,
     EvalMode,
     FullSchedule,
+    GraphFilterConfig,
     IngestConfig,
     InputFormat,
+    ModelFamily,
     PipelineConfig,
     PublishConfig,
     RankConfig,
@@ -170,16 +172,14 @@ class DataParams(_Strict):
         return self
 
     def pipeline_config(self) -> PipelineConfig:
-        """The core configs that decide a snapshot's content."""
-        return PipelineConfig(
-            ingest=core_config(IngestConfig, self),
-            split=core_config(SplitConfig, self),
-            weight=core_config(WeightConfig, self),
-            als=core_config(ALSConfig, self),
-            serving=core_config(ServingConfig, self),
-            rank=core_config(RankConfig, self),
-            eval_protocol=DERIVED["eval_protocol"](self),
-        )
+        """The core configs that decide a snapshot's content, each built by field name."""
+        hints = typing.get_type_hints(PipelineConfig)
+        nested = {
+            item.name: core_config(hints[item.name], self)
+            for item in dataclasses.fields(PipelineConfig)
+            if dataclasses.is_dataclass(hints[item.name])
+        }
+        return core_config(PipelineConfig, self, **nested)
 
 
 class ModelParams(_Strict):
@@ -219,6 +219,29 @@ MODEL_KNOBS = tuple(ModelParams.model_fields)
 class NightlyParams(ModelParams, DataParams):
     """Every knob of the nightly run."""
 
+    model: ModelFamily = Field(
+        "als",
+        description=(
+            "`als` (BM25 + ALS + popularity, seed 000) or `graph_filter` (GF-CF: linear "
+            "filter + `gf_ideal_weight` × rank-`gf_rank` ideal low-pass, plus the popularity "
+            "term; training-free; `eval_mode: seed` is ALS-only)"
+        ),
+    )
+    gf_rank: int = Field(
+        256, ge=1, le=4096, description="rank of the graph filter's ideal low-pass (its SVD)"
+    )
+    gf_ideal_weight: float = Field(
+        0.3, ge=0, description="weight of the ideal low-pass beside the linear filter"
+    )
+    gf_popularity_weight: float = Field(
+        0.0,
+        ge=0,
+        description=(
+            "the graph filter's popularity blend (its scores are on another scale than ALS's,"
+            " so `popularity_weight` does not apply to it)"
+        ),
+    )
+
     full_schedule: FullSchedule = Field(
         "warm",
         description=(
@@ -256,6 +279,12 @@ class NightlyParams(ModelParams, DataParams):
             " as explicit); the manifest's `param_sources` says where each knob came from"
         ),
     )
+
+    @model_validator(mode="after")
+    def _seed_mode_is_als(self) -> NightlyParams:
+        if self.eval_mode == "seed" and self.model != "als":
+            raise ValueError("eval_mode 'seed' reproduces seed 000, an ALS model: use model 'als'")
+        return self
 
     def publish_config(self, output_dir: str, run_date: dt.date) -> PublishConfig:
         """Where the snapshot goes, with the resolved folder and date."""
@@ -315,6 +344,8 @@ FLOW_ONLY = frozenset(
 )
 # Every core config a parameter can reach.
 PARAMETER_CONFIGS = (
+    PipelineConfig,
+    GraphFilterConfig,
     IngestConfig,
     SplitConfig,
     WeightConfig,

@@ -18,6 +18,8 @@ BadRowPolicy = Literal["fail", "quarantine"]
 SplitStrategy = Literal["ordered", "leave_k_out", "time_cutoff", "random_ratio"]
 Bm25Direction = Literal["user_items", "item_users"]
 FullSchedule = Literal["cold", "warm"]
+# Model families (recsys_core/models.py picks the implementation).
+ModelFamily = Literal["als", "graph_filter"]
 # The confidence matrix a model is fitted on: the evaluation model's or all data.
 TrainMatrix = Literal["eval", "full"]
 
@@ -91,6 +93,17 @@ class ALSConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class GraphFilterConfig:
+    """GF-CF: the ideal low-pass filter's rank and its weight beside the linear filter, and
+    the popularity blend on GF-CF's score scale (ALS's ``popularity_weight`` would swamp it)."""
+
+    gf_rank: int = 256
+    gf_ideal_weight: float = 0.3
+    gf_popularity_weight: float = 0.0
+    random_state: int = 42
+
+
+@dataclass(frozen=True, slots=True)
 class ServingConfig:
     """How the serving model (all data) is fitted: ``warm`` continues the evaluation
     model's item factors for ``warm_iterations`` sweeps; ``cold`` is seed 000's full fit."""
@@ -119,9 +132,11 @@ class PipelineConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     weight: WeightConfig = field(default_factory=WeightConfig)
     als: ALSConfig = field(default_factory=ALSConfig)
+    graph_filter: GraphFilterConfig = field(default_factory=GraphFilterConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
     rank: RankConfig = field(default_factory=RankConfig)
     eval_protocol: EvalProtocol = "standard"
+    model: ModelFamily = "als"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ Both exclude the user's train items and use the metric definitions in
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -42,11 +42,13 @@ from recsys_core.ranking import (
     contains,
     item_popularity,
     popularity_bias,
-    top_k_multi,
     top_k_popular,
+    top_k_scored,
 )
 from recsys_core.scoring import candidate_pool_sizes
-from recsys_core.training import Factors
+
+if TYPE_CHECKING:
+    from recsys_core.models import Model
 
 EvalPart = Literal["validation", "test"]
 # Metric tables each part produces: the model's and the popularity baseline's.
@@ -80,14 +82,14 @@ def metric_table(
 
 def evaluate(
     arrays: SplitArrays,
-    factors: Factors,
+    model: Model,
     rank: RankConfig,
     protocol: EvalProtocol,
     parts: tuple[EvalPart, ...] = ("validation", "test"),
 ) -> dict[str, dict[str, float]]:
     """Metrics of the model and of the popularity baseline on the asked ``parts``.
 
-    ``factors`` is the evaluation model, trained on :func:`eval_training_matrix`. Tables:
+    ``model`` (any family) is the evaluation model, trained on :func:`eval_training_matrix`. Tables:
     ``validation`` / ``popularity_validation`` and ``test`` / ``popularity``.
     """
     k, n_items = rank.top_k, arrays.n_items
@@ -95,7 +97,7 @@ def evaluate(
     # The train matrix the model saw; popularity counts it (seed: evaluated users' train only)
     # and the evaluated users' rows of it are what each list excludes.
     model_users, model_train = eval_training_matrix(arrays, protocol)
-    if not np.array_equal(model_users, factors.model_users):
+    if not np.array_equal(model_users, model.model_users):
         raise ValueError("the evaluation model was not trained on this split's users")
     rows = np.searchsorted(model_users, users)
     seen = model_train[rows]
@@ -103,7 +105,10 @@ def evaluate(
         "validation": rows_matrix(arrays, arrays.parts == Parts.VALIDATION, users),
         "test": rows_matrix(arrays, arrays.parts == Parts.TEST, users),
     }
-    bias = popularity_bias(item_popularity(model_train), rank.popularity_weight)
+    popularity = item_popularity(model_train)
+    bias = popularity_bias(popularity, rank.popularity_weight)
+    # The baseline ranks by popularity itself, whatever weight the model's blend uses.
+    popular_order = popularity_bias(popularity, 1.0)
     # seed: one list serves both parts; standard: the test list also excludes validation.
     one_list = protocol == "seed"
     excluded = {
@@ -111,16 +116,17 @@ def evaluate(
         "test": seen if one_list else (seen + truth["validation"]).tocsr(),
     }
     distinct = list({id(excluded[part]): excluded[part] for part in parts}.values())
-    lists = top_k_multi(
-        factors.user_factors[rows],
-        factors.item_factors,
+    lists = top_k_scored(
+        model.block_scorer(rows),
+        len(rows),
+        n_items,
         bias,
         distinct,
         k,
         pool_sizes=candidate_pool_sizes(seen, rank),
         block_size=rank.block_size,
     )
-    popular_lists = [top_k_popular(bias, matrix, k)[0] for matrix in distinct]
+    popular_lists = [top_k_popular(popular_order, matrix, k)[0] for matrix in distinct]
     tables = {}
     for part in parts:
         which = next(i for i, m in enumerate(distinct) if m is excluded[part])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,7 +23,6 @@ import scipy.sparse as sp
 from recsys_core import tuning
 from recsys_core.columns import Columns, Parts
 from recsys_core.config import (
-    ALSConfig,
     EvalProtocol,
     IngestConfig,
     PipelineConfig,
@@ -44,6 +43,7 @@ from recsys_core.matrices import (
     read_split,
     write_split,
 )
+from recsys_core.models import ModelConfig, fit_model, load_model, save_model
 from recsys_core.scoring import recommendations_table, score_all_users
 from recsys_core.snapshot import (
     apply_retention,
@@ -53,7 +53,7 @@ from recsys_core.snapshot import (
     write_recommendations,
 )
 from recsys_core.splitting import split_interactions
-from recsys_core.training import fit_als, load_factors, save_factors, serving_als_config
+from recsys_core.training import load_factors, serving_als_config
 from recsys_core.version import core_version, git_commit
 from recsys_core.weighting import confidence
 from recsys_core.workdir import (
@@ -126,12 +126,13 @@ def train_step(
     *,
     weight_dir: str,
     matrix: TrainMatrix,
-    config: ALSConfig,
+    config: ModelConfig,
     warm_start_dir: str | None = None,
 ) -> dict:
-    """Fit ALS on the ``eval`` or ``full`` confidence matrix; write factors.npz.
+    """Fit the model family ``config`` names on the ``eval`` or ``full`` confidence matrix
+    (a graph filter uses its non-zero pattern); write the model file.
 
-    ``warm_start_dir`` (a train folder) starts from that model's item factors.
+    ``warm_start_dir`` (an ALS train folder) starts from that model's item factors.
     """
     if matrix not in _CONFIDENCE_FILES:
         raise ValueError(f"matrix must be one of {', '.join(_CONFIDENCE_FILES)}, got {matrix!r}")
@@ -143,13 +144,14 @@ def train_step(
     initial = None
     if warm_start_dir is not None:
         initial = load_factors(Path(warm_start_dir) / FACTORS_FILE)[0].item_factors
-    factors = fit_als(user_items, config, users, initial_item_factors=initial)
-    save_factors(staging / FACTORS_FILE, factors, config)
+    model = fit_model(user_items, config, users, initial_item_factors=initial)
+    save_model(staging / FACTORS_FILE, model, config)
     return {
+        "model": type(config).__name__,
         "users": int(user_items.shape[0]),
         "items": int(user_items.shape[1]),
         "nnz": int(user_items.nnz),
-        "iterations": config.iterations,
+        "iterations": getattr(config, "iterations", None),
         "warm_start": warm_start_dir,
     }
 
@@ -159,8 +161,8 @@ def evaluate_step(
 ) -> dict:
     """Evaluation factors + split → metrics.json (model and popularity baseline)."""
     arrays = read_split(Path(split_dir) / SPLIT_FILE)
-    factors, _ = load_factors(Path(train_dir) / FACTORS_FILE)
-    return {"metrics": evaluate(arrays, factors, config, protocol)}
+    model, _ = load_model(Path(train_dir) / FACTORS_FILE)
+    return {"metrics": evaluate(arrays, model, config, protocol)}
 
 
 def score_step(
@@ -168,8 +170,8 @@ def score_step(
 ) -> dict:
     """Serving factors → top-k for every user, with external ids, as recommendations.parquet."""
     seen = sp.load_npz(Path(split_dir) / FULL_MATRIX_FILE).tocsr()
-    factors, _ = load_factors(Path(train_dir) / FACTORS_FILE)
-    items, scores = score_all_users(seen, factors, config)
+    model, _ = load_model(Path(train_dir) / FACTORS_FILE)
+    items, scores = score_all_users(seen, model, config)
     canonical = read_canonical(ingest_dir)
     table = recommendations_table(
         items,
@@ -281,9 +283,26 @@ class LocalRunner:
 
 
 def fingerprint(input_sha256: str, configs: PipelineConfig) -> str:
-    """What makes two runs "the same": input content, every content parameter, code."""
-    payload = f"{input_sha256}|{canonical_json(configs)}|{core_version()}"
+    """What makes two runs "the same": input content, every content parameter, code.
+
+    The family not in use (ALS settings of a graph-filter run, and the reverse) is left
+    out: changing it does not change the snapshot.
+    """
+    unused = "als" if configs.model == "graph_filter" else "graph_filter"
+    content = {k: v for k, v in _fields(configs).items() if k != unused}
+    payload = f"{input_sha256}|{canonical_json(content)}|{core_version()}"
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def ranking_config(configs: PipelineConfig) -> RankConfig:
+    """How lists are ranked: a graph filter blends popularity on its own scale."""
+    if configs.model == "graph_filter":
+        return replace(configs.rank, popularity_weight=configs.graph_filter.gf_popularity_weight)
+    return configs.rank
+
+
+def _fields(config: Any) -> dict[str, Any]:
+    return {item.name: getattr(config, item.name) for item in fields(config)}
 
 
 def input_checksum(input_path: str | Path) -> str:
@@ -316,22 +335,32 @@ def run_nightly(
         "weight", split_dir=split_dir, config=configs.weight, protocol=configs.eval_protocol
     )
     weight_dir = results["weight"]["dir"]
+    graph_filter = configs.model == "graph_filter"
+    rank = ranking_config(configs)
     results["train-eval"] = run(
-        "train-eval", weight_dir=weight_dir, matrix="eval", config=configs.als
+        "train-eval",
+        weight_dir=weight_dir,
+        matrix="eval",
+        config=configs.graph_filter if graph_filter else configs.als,
     )
     results["evaluate"] = run(
         "evaluate",
         split_dir=split_dir,
         train_dir=results["train-eval"]["dir"],
-        config=configs.rank,
+        config=rank,
         protocol=configs.eval_protocol,
     )
-    warm = configs.serving.full_schedule == "warm"
+    # A graph filter has no training schedule: its serving fit is the same SVD on all data.
+    warm = configs.serving.full_schedule == "warm" and not graph_filter
     results["train-full"] = run(
         "train-full",
         weight_dir=weight_dir,
         matrix="full",
-        config=serving_als_config(configs.als, configs.serving),
+        config=(
+            configs.graph_filter
+            if graph_filter
+            else serving_als_config(configs.als, configs.serving)
+        ),
         warm_start_dir=results["train-eval"]["dir"] if warm else None,
     )
     results["score"] = run(
@@ -339,7 +368,7 @@ def run_nightly(
         split_dir=split_dir,
         ingest_dir=results["ingest"]["dir"],
         train_dir=results["train-full"]["dir"],
-        config=configs.rank,
+        config=rank,
     )
     if publish is None:
         return results

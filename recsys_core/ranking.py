@@ -12,6 +12,7 @@ eligible items than k) hold item -1 and score -inf.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -184,6 +185,25 @@ def _block_top_k(
     return out
 
 
+# Fills the first n_items columns of ``out`` (rows × padded width, C-contiguous) with raw
+# model scores for users ``start:stop``; the padding columns are overwritten afterwards.
+BlockScorer = Callable[[int, int, np.ndarray], None]
+
+
+def gemm_scorer(user_vectors: np.ndarray, item_factors: np.ndarray) -> BlockScorer:
+    """The factor models' scorer: one float32 GEMM per block, straight into the buffer
+    (item factors zero-padded to the buffer's width, so BLAS writes contiguously)."""
+    n_items = len(item_factors)
+    width, chunks = chunk_layout(n_items)
+    item_t = np.zeros((item_factors.shape[1], width * chunks), dtype=np.float32)
+    item_t[:, :n_items] = item_factors.T
+
+    def score(start: int, stop: int, out: np.ndarray) -> None:
+        np.matmul(np.asarray(user_vectors[start:stop], dtype=np.float32), item_t, out=out)
+
+    return score
+
+
 def top_k_multi(
     user_vectors: np.ndarray,
     item_factors: np.ndarray,
@@ -195,7 +215,30 @@ def top_k_multi(
     block_size: int = 1024,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """:func:`top_k` for several exclusion matrices at the cost of one GEMM per block."""
-    n_users, n_items = len(user_vectors), len(item_factors)
+    return top_k_scored(
+        gemm_scorer(user_vectors, item_factors),
+        len(user_vectors),
+        len(item_factors),
+        bias,
+        excludes,
+        k,
+        pool_sizes=pool_sizes,
+        block_size=block_size,
+    )
+
+
+def top_k_scored(
+    scorer: BlockScorer,
+    n_users: int,
+    n_items: int,
+    bias: np.ndarray,
+    excludes: list[sp.csr_matrix],
+    k: int,
+    *,
+    pool_sizes: np.ndarray | None = None,
+    block_size: int = 1024,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Top-k per exclusion matrix of any model that scores a block of users at a time."""
     k = min(k, n_items)
     results = [
         (np.empty((n_users, k), dtype=np.int32), np.empty((n_users, k), dtype=np.float32))
@@ -204,13 +247,11 @@ def top_k_multi(
     excludes = [m if m.has_sorted_indices else m.sorted_indices() for m in excludes]
     width, chunks = chunk_layout(n_items)
     padded = width * chunks
-    item_t = np.zeros((item_factors.shape[1], padded), dtype=np.float32)
-    item_t[:, :n_items] = item_factors.T
     padded_bias = np.full(padded, -np.inf, dtype=np.float32)
     padded_bias[:n_items] = bias
     # Two reused output buffers: fresh 100s-of-MB arrays cost page faults every block, and
-    # with two the GEMM of block i+1 (BLAS threads) overlaps the candidate work on block i
-    # (numpy, GIL released) in a helper thread.
+    # with two the scoring of block i+1 (BLAS threads) overlaps the candidate work on block
+    # i (numpy, GIL released) in a helper thread.
     rows_per_block = min(block_size, max(n_users, 1))
     buffers = [np.empty((rows_per_block, padded), dtype=np.float32) for _ in range(2)]
     masks = [np.zeros((rows_per_block, padded), dtype=bool) for _ in range(2)]
@@ -226,10 +267,10 @@ def top_k_multi(
     # Gowalla (make bench). Set here on purpose: callers may have pinned BLAS to 1 for ALS.
     with ThreadPoolExecutor(max_workers=1) as helper, threadpool_limits(os.cpu_count(), "blas"):
         pending = None
-        for number, start in enumerate(range(0, n_users, block_size)):  # one GEMM per block
+        for number, start in enumerate(range(0, n_users, block_size)):  # one scoring per block
             stop = min(start + block_size, n_users)
             scores = buffers[number % 2][: stop - start]
-            np.matmul(np.asarray(user_vectors[start:stop], dtype=np.float32), item_t, out=scores)
+            scorer(start, stop, scores)
             scores[:, n_items:] = -np.inf
             if pending is not None:
                 pending.result()

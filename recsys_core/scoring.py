@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -9,8 +11,10 @@ import scipy.sparse as sp
 
 from recsys_core.columns import Columns
 from recsys_core.config import RankConfig
-from recsys_core.ranking import item_popularity, popularity_bias, seed_pool_sizes, top_k
-from recsys_core.training import Factors
+from recsys_core.ranking import item_popularity, popularity_bias, seed_pool_sizes, top_k_scored
+
+if TYPE_CHECKING:
+    from recsys_core.models import Model
 
 
 def candidate_pool_sizes(seen: sp.csr_matrix, rank: RankConfig) -> np.ndarray | None:
@@ -26,24 +30,26 @@ def candidate_pool_sizes(seen: sp.csr_matrix, rank: RankConfig) -> np.ndarray | 
 
 
 def score_all_users(
-    user_items: sp.csr_matrix, factors: Factors, rank: RankConfig
+    user_items: sp.csr_matrix, model: Model, rank: RankConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k unseen items per user (rows of ``user_items``, which is also what is excluded).
 
-    Popularity comes from ``user_items`` itself; ``factors`` must have a row per user.
+    Popularity comes from ``user_items`` itself; ``model`` must have a row per user.
     """
-    if len(factors.model_users) != user_items.shape[0]:
-        raise ValueError("the serving model needs a factor row for every user")
+    n_users, n_items = user_items.shape
+    if len(model.model_users) != n_users:
+        raise ValueError("the serving model needs a row for every user")
     bias = popularity_bias(item_popularity(user_items), rank.popularity_weight)
-    return top_k(
-        factors.user_factors,
-        factors.item_factors,
+    return top_k_scored(
+        model.block_scorer(np.arange(n_users)),
+        n_users,
+        n_items,
         bias,
-        user_items,
+        [user_items],
         rank.top_k,
         pool_sizes=candidate_pool_sizes(user_items, rank),
         block_size=rank.block_size,
-    )
+    )[0]
 
 
 def recommendations_table(

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recsys_core.config import ALSConfig, ServingConfig
+from recsys_core.ranking import BlockScorer, gemm_scorer
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,14 @@ class Factors:
             raise ValueError(
                 f"{len(self.user_factors)} user factor rows for {len(self.model_users)} users"
             )
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_factors)
+
+    def block_scorer(self, rows: np.ndarray) -> BlockScorer:
+        """Scores of model rows ``rows`` for the shared top-k: one GEMM per block."""
+        return gemm_scorer(self.user_factors[rows], self.item_factors)
 
 
 # Called after each ALS sweep with (sweeps done, fit seconds so far, the live factors).
@@ -117,6 +126,7 @@ def save_factors(path: str | Path, factors: Factors, config: ALSConfig) -> None:
     """Write factors, their users and the ALS parameters (as JSON text) to an npz."""
     np.savez(
         path,
+        family=np.array("als"),
         user_factors=factors.user_factors,
         item_factors=factors.item_factors,
         model_users=factors.model_users,

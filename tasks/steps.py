@@ -24,6 +24,7 @@ from recsys_core.config import (
     WeightConfig,
 )
 from recsys_core.evaluation import EvalPart
+from recsys_core.models import ModelConfig
 
 
 def retry_on_io_error(task, task_run, state) -> bool:
@@ -77,10 +78,10 @@ def train_task(
     out_dir: str,
     weight_dir: str,
     matrix: TrainMatrix,
-    config: ALSConfig,
+    config: ModelConfig,
     warm_start_dir: str | None = None,
 ) -> dict:
-    """Fit ALS on the ``eval`` or ``full`` matrix, optionally from another model's items."""
+    """Fit the model on the ``eval`` or ``full`` matrix (ALS: optionally warm-started)."""
     return _step(
         f"train-{matrix}",
         out_dir,

@@ -64,7 +64,11 @@ def test_core_config_fields_agree_with_the_parameters(cls, item, hint):
     spec = NightlyParams.model_fields.get(item.name)
     if spec is None:
         # Not a parameter: derived from one, or an internal constant with its own default.
-        assert item.name in DERIVED or item.default is not dataclasses.MISSING, item.name
+        has_default = (
+            item.default is not dataclasses.MISSING
+            or item.default_factory is not dataclasses.MISSING
+        )
+        assert item.name in DERIVED or has_default, item.name
         return
     # Same type (a resolved config may drop the parameter's "| None").
     assert spec.annotation in (hint, hint | None), (cls.__name__, item.name)

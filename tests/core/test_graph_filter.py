@@ -1,0 +1,98 @@
+"""GF-CF: hand-worked filters on a 4 × 5 matrix, the SVD, blockwise = dense, the model file.
+
+R (users × items)   degrees: users 2, 2, 2, 2; items 2, 2, 2, 1, 1
+  u0  1 1 0 0 0
+  u1  1 0 1 0 0
+  u2  0 1 1 0 0
+  u3  0 0 0 1 1
+R̃ = D_U^-½ R D_I^-½, so R̃[u0, i0] = 1/√(2·2) = 0.5. For u0 (r = [1 1 0 0 0]):
+r R̃ᵀ = [1, 0.5, 0.5, 0] over users, then × R̃ = [0.75, 0.75, 0.5, 0, 0] over items.
+At full rank the ideal filter r D_I^-½ V Vᵀ D_I^½ returns r itself (r D_I^-½ lies in the
+row space of R̃).
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys_core.config import GraphFilterConfig, RankConfig
+from recsys_core.graph_filter import fit_graph_filter, randomized_svd
+from recsys_core.models import load_model, save_model
+from recsys_core.scoring import score_all_users
+
+R = sp.csr_matrix(
+    np.array([[1, 1, 0, 0, 0], [1, 0, 1, 0, 0], [0, 1, 1, 0, 0], [0, 0, 0, 1, 1]], dtype=np.float32)
+)
+USERS = np.arange(4)
+
+
+def _scores(model, rows, block=2):
+    out = np.zeros((len(rows), model.n_items), dtype=np.float32)
+    scorer = model.block_scorer(np.asarray(rows))
+    for start in range(0, len(rows), block):
+        stop = min(start + block, len(rows))
+        scorer(start, stop, out[start:stop])
+    return out
+
+
+def test_linear_filter_by_hand():
+    model = fit_graph_filter(R, GraphFilterConfig(gf_rank=4, gf_ideal_weight=0.0), USERS)
+    np.testing.assert_allclose(_scores(model, [0])[0], [0.75, 0.75, 0.5, 0, 0], atol=1e-6)
+
+
+def test_ideal_filter_at_full_rank_returns_the_row():
+    model = fit_graph_filter(R, GraphFilterConfig(gf_rank=4, gf_ideal_weight=1.0), USERS)
+    np.testing.assert_allclose(_scores(model, [0])[0], [1.75, 1.75, 0.5, 0, 0], atol=1e-5)
+
+
+def test_weights_are_ignored_only_their_pattern_counts():
+    weighted = R.copy()
+    weighted.data = np.array([3.0, 0.5, 2, 2, 9, 9, 1, 7], dtype=np.float32)
+    config = GraphFilterConfig(gf_rank=4, gf_ideal_weight=0.3)
+    a = fit_graph_filter(R, config, USERS)
+    b = fit_graph_filter(weighted, config, USERS)
+    np.testing.assert_allclose(_scores(a, USERS), _scores(b, USERS), atol=1e-6)
+
+
+def test_randomized_svd_is_seeded_and_exact_at_full_rank():
+    matrix = sp.random(60, 40, density=0.2, random_state=1, format="csr", dtype=np.float32)
+    v1, right1 = randomized_svd(matrix, 10, seed=3)
+    v2, right2 = randomized_svd(matrix, 10, seed=3)
+    np.testing.assert_array_equal(right1, right2)
+    exact = np.linalg.svd(matrix.toarray(), compute_uv=False)
+    np.testing.assert_allclose(v1, exact[:10], rtol=1e-3)
+    full, _ = randomized_svd(matrix, 40, seed=3)
+    np.testing.assert_allclose(full, exact[:40], rtol=1e-4, atol=1e-5)
+
+
+def test_blockwise_scores_equal_a_dense_reference():
+    matrix = sp.random(30, 25, density=0.2, random_state=2, format="csr", dtype=np.float32)
+    matrix.data[:] = 1
+    model = fit_graph_filter(
+        matrix, GraphFilterConfig(gf_rank=8, gf_ideal_weight=0.4), np.arange(30)
+    )
+    dense = matrix.toarray()
+    d_u = np.where(dense.sum(1) > 0, dense.sum(1), 1) ** -0.5
+    d_i = np.where(dense.sum(0) > 0, dense.sum(0), 1) ** -0.5
+    normalised = d_u[:, None] * dense * d_i[None, :]
+    v = model.right
+    reference = dense @ normalised.T @ normalised + 0.4 * (dense * d_i) @ v @ (v.T / d_i[None, :])
+    np.testing.assert_allclose(_scores(model, np.arange(30), block=7), reference, atol=1e-4)
+
+
+def test_model_file_round_trip_and_serving(tmp_path):
+    config = GraphFilterConfig(gf_rank=3, gf_ideal_weight=0.3)
+    model = fit_graph_filter(R, config, USERS)
+    save_model(tmp_path / "m.npz", model, config)
+    loaded, params = load_model(tmp_path / "m.npz")
+    assert params["gf_rank"] == 3
+    np.testing.assert_array_equal(_scores(loaded, USERS), _scores(model, USERS))
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as data:
+        assert str(data["family"]) == "graph_filter"
+    items, _ = score_all_users(R, loaded, RankConfig(top_k=2, popularity_weight=0.0))
+    assert items[0, 0] == 2  # u0's only co-visited unseen item
+    assert not {0, 1} & set(items[0].tolist())  # seen items never come back
+
+
+def test_rank_never_exceeds_the_matrix():
+    model = fit_graph_filter(R, GraphFilterConfig(gf_rank=50), USERS)
+    assert model.right.shape == (5, 4)
