@@ -129,9 +129,10 @@ class DataParams(_Strict):
     bad_rows: BadRowPolicy = Field(
         "fail",
         description=(
-            "`fail`: the first bad row fails the run; `quarantine`: bad rows go to "
-            "`quarantine.parquet` (line, column, reason, raw) in the ingest folder and the run "
-            "fails only above `max_bad_fraction`"
+            "`fail`: the first bad row fails the run; `quarantine`: bad rows (line, column, "
+            "reason, raw) go to `quarantine.parquet` in the ingest folder and the run fails "
+            "only above `max_bad_fraction`, leaving them in "
+            "`<work_dir>/ingest/rejected-<input sha>.parquet` (the error names the file)"
         ),
     )
     max_bad_fraction: float = Field(

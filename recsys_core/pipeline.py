@@ -78,9 +78,12 @@ from recsys_core.workdir import (
 def ingest_step(staging: Path, *, input_path: str, input_sha256: str, config: IngestConfig) -> dict:
     """Raw log → canonical interactions + id maps (+ quarantine.parquet when asked).
 
-    ``input_sha256`` is not read here: it names the input's content in the step key.
+    ``input_sha256`` names the input's content in the step key, and the bad-rows file of a
+    run that failed on too many bad rows: ``<work_dir>/ingest/rejected-<sha>.parquet``
+    (the staging folder itself is removed with the failure).
     """
-    return asdict(ingest(input_path, staging, config))
+    rejected = staging.parent / f"rejected-{input_sha256[:16]}.parquet"
+    return asdict(ingest(input_path, staging, config, rejected_path=rejected))
 
 
 def split_step(staging: Path, *, ingest_dir: str, config: SplitConfig) -> dict:

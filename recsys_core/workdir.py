@@ -107,6 +107,9 @@ def prune_work(
         for folder in sorted(root.iterdir()) if root.is_dir() else []:
             if str(folder.resolve()) in kept or now - folder.stat().st_mtime < min_age_s:
                 continue
-            shutil.rmtree(folder, ignore_errors=True)
+            if folder.is_file():  # a failed run's rejected rows
+                folder.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
             pruned.append(str(folder))
     return pruned

@@ -82,13 +82,19 @@ def format_hint(path: Path, config: IngestConfig) -> str | None:
     return f"read as {fmt} because {reason}; set input_format to adjacency, events or parquet"
 
 
-def ingest(path: str | Path, out_dir: str | Path, config: IngestConfig) -> IngestSummary:
+def ingest(
+    path: str | Path,
+    out_dir: str | Path,
+    config: IngestConfig,
+    rejected_path: str | Path | None = None,
+) -> IngestSummary:
     """Read the raw log at ``path`` and write canonical Parquet into ``out_dir``.
 
     Policy ``fail`` raises :class:`InputError` on the first bad row (by line). Policy
     ``quarantine`` writes bad rows to ``quarantine.parquet`` in ``out_dir`` and raises
-    :class:`TooManyBadRows` only when they exceed ``max_bad_fraction`` of the lines read.
-    Nothing canonical is written when ingest fails.
+    :class:`TooManyBadRows` only when they exceed ``max_bad_fraction`` of the lines read;
+    then the bad rows go to ``rejected_path`` instead when given (``out_dir`` may be a
+    staging folder that a failure removes). Nothing canonical is written when ingest fails.
     """
     path, out_dir = Path(path), Path(out_dir)
     fmt, read = read_any(path, config)
@@ -107,14 +113,17 @@ def ingest(path: str | Path, out_dir: str | Path, config: IngestConfig) -> Inges
                 hint=format_hint(path, config) if first[Columns.LINE] <= 1 else None,
                 **where,
             )
-        out_dir.mkdir(parents=True, exist_ok=True)
-        quarantine_path = out_dir / QUARANTINE_FILE
-        pq.write_table(bad, quarantine_path)
         fraction = bad.num_rows / max(read.units, 1)
+        too_many = fraction > config.max_bad_fraction
+        quarantine_path = out_dir / QUARANTINE_FILE
+        if too_many and rejected_path is not None:
+            quarantine_path = Path(rejected_path)
+        quarantine_path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(bad, quarantine_path)
         log.warning(
             "quarantined %d of %d %ss from %s", bad.num_rows, read.units, read.line_label, path
         )
-        if fraction > config.max_bad_fraction:
+        if too_many:
             raise TooManyBadRows(
                 str(path),
                 f"at most {config.max_bad_fraction:.2%} bad {read.line_label}s "

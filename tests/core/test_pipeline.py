@@ -52,3 +52,23 @@ def test_a_changed_parameter_reruns_only_the_steps_it_reaches(synthetic_adjacenc
 def test_missing_input_names_the_file(tmp_path):
     with pytest.raises(InputError, match="nope.txt: expected an existing input file"):
         _run(tmp_path / "nope.txt", tmp_path)
+
+
+def test_too_many_bad_rows_leave_the_rejected_rows_where_the_error_says(tmp_path):
+    import re
+
+    from recsys_core.config import IngestConfig
+    from recsys_core.errors import TooManyBadRows
+
+    src = tmp_path / "events.csv"
+    src.write_text("UserID,ProductCode,Event\nu1,p1,view\nu2,p2,buy\nu3,p3,view\n")
+    configs = replace(SMALL, ingest=IngestConfig(bad_rows="quarantine", max_bad_fraction=0.1))
+    with pytest.raises(TooManyBadRows) as raised:
+        _run(src, tmp_path, configs=configs)
+    named = re.search(r"see (\S+\.parquet)\)", str(raised.value)).group(1)
+    import pyarrow.parquet as pq
+
+    rejected = pq.read_table(named).to_pydict()
+    assert rejected["line"] == [3] and rejected["column"] == ["Event"]
+    assert named.startswith(str(tmp_path / "work" / "ingest" / "rejected-"))
+    assert not (tmp_path / "out").exists()
