@@ -20,7 +20,7 @@ from recsys_core.graph_filter import (
     graph_filter_from_npz,
     save_graph_filter,
 )
-from recsys_core.training import Factors, fit_als, save_factors
+from recsys_core.training import Factors, factors_from_npz, fit_als, save_factors
 
 Model = Factors | GraphFilter
 ModelConfig = ALSConfig | GraphFilterConfig
@@ -54,7 +54,7 @@ def load_model(path: str | Path) -> tuple[Model, dict]:
         family = str(data["family"]) if "family" in data.files else "als"
         params = json.loads(str(data["params"]))
         if family == "als":
-            model = Factors(data["user_factors"], data["item_factors"], data["model_users"])
+            model = factors_from_npz(data)
         elif family == "graph_filter":
             model = graph_filter_from_npz(data)
         else:

@@ -134,12 +134,16 @@ def save_factors(path: str | Path, factors: Factors, config: ALSConfig) -> None:
     )
 
 
+def factors_from_npz(data: np.lib.npyio.NpzFile) -> Factors:
+    """The factors in an open npz written by :func:`save_factors`."""
+    return Factors(
+        user_factors=data["user_factors"],
+        item_factors=data["item_factors"],
+        model_users=data["model_users"],
+    )
+
+
 def load_factors(path: str | Path) -> tuple[Factors, dict]:
     """Read what :func:`save_factors` wrote (``allow_pickle`` stays off)."""
     with np.load(path, allow_pickle=False) as data:
-        factors = Factors(
-            user_factors=data["user_factors"],
-            item_factors=data["item_factors"],
-            model_users=data["model_users"],
-        )
-        return factors, json.loads(str(data["params"]))
+        return factors_from_npz(data), json.loads(str(data["params"]))
