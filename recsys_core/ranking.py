@@ -1,12 +1,13 @@
-"""Top-k lists from factors: blocks of users, one GEMM per block, no per-user loop.
+"""Top-k lists for any model family: blocks of users, one scoring per block (a GEMM for
+factor models, see :func:`gemm_scorer`), no per-user loop.
 
-Score of item ``i`` for user ``u``: ``user_u · item_i + bias_i`` with
+Score of item ``i`` for user ``u``: ``model_u,i + bias_i`` with
 ``bias_i = popularity_weight · log1p(popularity_i)``. Items in ``exclude`` (a users × items
-CSR whose rows line up with the user vectors) are never returned. Missing slots (fewer
+CSR whose rows line up with the scored users) are never returned. Missing slots (fewer
 eligible items than k) hold item -1 and score -inf.
 
 ``pool_sizes`` reproduces seed 000: only the ``pool_sizes[u]`` items with the highest
-*ALS* score (seen items included) may be recommended, re-ranked by the blended score.
+*model* score (seen items included) may be recommended, re-ranked by the blended score.
 """
 
 from __future__ import annotations
@@ -204,29 +205,6 @@ def gemm_scorer(user_vectors: np.ndarray, item_factors: np.ndarray) -> BlockScor
     return score
 
 
-def top_k_multi(
-    user_vectors: np.ndarray,
-    item_factors: np.ndarray,
-    bias: np.ndarray,
-    excludes: list[sp.csr_matrix],
-    k: int,
-    *,
-    pool_sizes: np.ndarray | None = None,
-    block_size: int = 1024,
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """:func:`top_k` for several exclusion matrices at the cost of one GEMM per block."""
-    return top_k_scored(
-        gemm_scorer(user_vectors, item_factors),
-        len(user_vectors),
-        len(item_factors),
-        bias,
-        excludes,
-        k,
-        pool_sizes=pool_sizes,
-        block_size=block_size,
-    )
-
-
 def top_k_scored(
     scorer: BlockScorer,
     n_users: int,
@@ -278,25 +256,6 @@ def top_k_scored(
         if pending is not None:
             pending.result()
     return results
-
-
-def top_k(
-    user_vectors: np.ndarray,
-    item_factors: np.ndarray,
-    bias: np.ndarray,
-    exclude: sp.csr_matrix,
-    k: int,
-    *,
-    pool_sizes: np.ndarray | None = None,
-    block_size: int = 1024,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k items and blended scores for every row of ``user_vectors``.
-
-    Returns ``(items, scores)``, both ``(n_users, min(k, n_items))``, best first.
-    """
-    return top_k_multi(
-        user_vectors, item_factors, bias, [exclude], k, pool_sizes=pool_sizes, block_size=block_size
-    )[0]
 
 
 def top_k_popular(

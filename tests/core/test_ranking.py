@@ -4,7 +4,23 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys_core.ranking import contains, popularity_bias, top_k, top_k_multi, top_k_popular
+from recsys_core.ranking import (
+    contains,
+    gemm_scorer,
+    popularity_bias,
+    top_k_popular,
+    top_k_scored,
+)
+
+
+def top_k_multi(users, items, bias, excludes, k, **kwargs):
+    """The factor models' path: the GEMM scorer through the shared block top-k."""
+    scorer = gemm_scorer(users, items)
+    return top_k_scored(scorer, len(users), len(items), bias, excludes, k, **kwargs)
+
+
+def top_k(users, items, bias, exclude, k, **kwargs):
+    return top_k_multi(users, items, bias, [exclude], k, **kwargs)[0]
 
 
 @pytest.fixture(params=[4096, 7, 3], ids=["one-item-chunks", "7-chunks", "3-chunks"])
