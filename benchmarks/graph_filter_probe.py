@@ -6,7 +6,8 @@ NDCG@20 per model and writes ``benchmarks/results/graph-filter-probe.json``. GF-
 al., CIKM 2021): with R the binary train matrix and R̃ = D_U^-½ R D_I^-½, scores are
 r·R̃ᵀR̃ (two sparse products per block, no dense items × items matrix) plus
 ``ideal_weight`` · r·D_I^-½ V_k V_kᵀ D_I^½, V_k the top right singular vectors of R̃
-(seeded randomized SVD). Blend: per-user z-scores, ``w`` ALS + (1 − w) GF-CF.
+(seeded randomized SVD), all from ``recsys_core.graph_filter``. Blend: per-user z-scores,
+``w`` ALS + (1 − w) GF-CF. Lists come from the product's shared block top-k.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from flows.params import TuneParams
 from recsys_core.columns import Parts
+from recsys_core.config import GraphFilterConfig
+from recsys_core.graph_filter import fit_graph_filter
 from recsys_core.matrices import eval_training_matrix, read_split, rows_matrix
 from recsys_core.metrics import ndcg_at_k, recall_at_k
 from recsys_core.pipeline import LocalRunner
-from recsys_core.ranking import contains, item_popularity, popularity_bias
+from recsys_core.ranking import contains, item_popularity, popularity_bias, top_k_scored
 from recsys_core.reporting import format_table
 from recsys_core.training import fit_als
 from recsys_core.weighting import confidence
@@ -36,32 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 GOWALLA = ROOT.parent / "shared" / "data" / "gowalla" / "train.txt"
 # The Gowalla tuning run's choice (README, Tuning).
 TUNED_ALS = {"factors": 256, "alpha": 3.0, "iterations": 10, "popularity_weight": 0.05}
-
-
-def randomized_svd(
-    matrix: sp.csr_matrix, rank: int, seed: int, oversample: int = 20, iters: int = 3
-):
-    """Top ``rank`` singular values and right vectors (Halko et al.), seeded."""
-    rng = np.random.default_rng(seed)
-    basis = matrix @ rng.standard_normal((matrix.shape[1], rank + oversample)).astype(np.float32)
-    basis, _ = np.linalg.qr(basis)
-    for _ in range(iters):
-        basis, _ = np.linalg.qr(matrix @ np.linalg.qr(matrix.T @ basis)[0])
-    _, values, right = np.linalg.svd((matrix.T @ basis).T, full_matrices=False)
-    return values[:rank], right[:rank].T
-
-
-def top_k_of(score_block, users: np.ndarray, seen: sp.csr_matrix, k: int) -> np.ndarray:
-    """Top-k unseen items per user, a block of users at a time."""
-    out = np.empty((len(users), k), np.int32)
-    for start in range(0, len(users), 2048):
-        scores = score_block(users[start : start + 2048])
-        block = seen[start : start + 2048]
-        scores[block.nonzero()] = -np.inf
-        part = np.argpartition(-scores, k, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(scores, part, 1), axis=1)
-        out[start : start + 2048] = np.take_along_axis(part, order, 1)
-    return out
 
 
 def zscore(scores: np.ndarray) -> np.ndarray:
@@ -100,41 +76,48 @@ def main(argv: list[str] | None = None) -> int:
     als = fit_als(confidence(train, configs.weight), configs.als, model_users)
     als_fit_s = time.perf_counter() - started
     bias = popularity_bias(item_popularity(train), configs.rank.popularity_weight)
-
-    binary = (train > 0).astype(np.float32).tocsr()
-    user_degree = np.asarray(binary.sum(1)).ravel()
-    item_degree = np.asarray(binary.sum(0)).ravel()
-    d_u = np.where(user_degree > 0, user_degree, 1) ** -0.5
-    d_i = np.where(item_degree > 0, item_degree, 1) ** -0.5
     started = time.perf_counter()
-    normalised = (sp.diags(d_u) @ binary @ sp.diags(d_i)).tocsr().astype(np.float32)
-    _, right = randomized_svd(normalised, args.rank, seed=params.random_state)
+    graph = fit_graph_filter(
+        train,
+        GraphFilterConfig(args.rank, args.ideal_weight, random_state=params.random_state),
+        model_users,
+    )
     gf_fit_s = time.perf_counter() - started
-    ideal_items = (right / d_i[:, None]).T.astype(np.float32)  # V_kᵀ D_I^½
+    rows_of = np.searchsorted(model_users, users)
+    n_items = train.shape[1]
 
-    def als_scores(rows):
-        return als.user_factors[np.searchsorted(model_users, rows)] @ als.item_factors.T + bias
+    def with_bias(scorer):
+        def score(start, stop, out):
+            scorer(start, stop, out)
+            out[:, :n_items] += bias
 
-    def gf_scores(rows):
-        r = binary[np.searchsorted(model_users, rows)]
-        linear = np.asarray((r @ normalised.T @ normalised).todense())
-        return linear + args.ideal_weight * (((r @ sp.diags(d_i)) @ right) @ ideal_items)
+        return score
+
+    def blend(w_als):
+        als_scorer, gf_scorer = with_bias(als.block_scorer(rows_of)), graph.block_scorer(rows_of)
+
+        def score(start, stop, out):
+            gf = np.empty_like(out)
+            als_scorer(start, stop, out)
+            gf_scorer(start, stop, gf)
+            out[:, :n_items] = w_als * zscore(out[:, :n_items]) + (1 - w_als) * zscore(
+                gf[:, :n_items]
+            )
+
+        return score
 
     models = {
-        "tuned ALS": als_scores,
-        f"GF-CF (rank {args.rank}, ideal {args.ideal_weight})": gf_scores,
-        **{
-            f"blend w_als={w}": (
-                lambda rows, w=w: w * zscore(als_scores(rows)) + (1 - w) * zscore(gf_scores(rows))
-            )
-            for w in (0.5, 0.7)
-        },
+        "tuned ALS": with_bias(als.block_scorer(rows_of)),
+        f"GF-CF (rank {args.rank}, ideal {args.ideal_weight})": graph.block_scorer(rows_of),
+        **{f"blend w_als={w}": blend(w) for w in (0.5, 0.7)},
     }
+    no_bias = np.zeros(n_items, np.float32)
     rows = []
     n_relevant = np.diff(validation.indptr)
     for name, scorer in models.items():
         started = time.perf_counter()
-        hits = contains(validation, top_k_of(scorer, users, seen, 20))
+        items = top_k_scored(scorer, len(users), n_items, no_bias, [seen], 20)[0][0]
+        hits = contains(validation, items)
         include = n_relevant > 0
         rows.append(
             {
