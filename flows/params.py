@@ -76,7 +76,10 @@ class DataParams(_Strict):
             " the event column → events, else interactions; anything else → adjacency)"
         ),
     )
-    output_dir: str = Field("out", description="where `dt=…/` snapshots and `LATEST` go")
+    output_dir: str = Field(
+        "out",
+        description="where `dt=…/` snapshots and `_LATEST` go: a path, or a URI (`s3://bucket/prefix`)",
+    )
     run_date: dt.date | None = Field(
         None,
         description=(
@@ -262,7 +265,7 @@ class NightlyParams(ModelParams, DataParams):
     keep_last: int = Field(
         14,
         ge=1,
-        description="snapshots kept after each publish (the one `LATEST` names is never removed)",
+        description="snapshots kept after each publish (the one `_LATEST` names is never removed)",
     )
     lock_timeout_s: float = Field(
         6 * 3600,

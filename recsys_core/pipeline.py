@@ -36,6 +36,7 @@ from recsys_core.evaluation import evaluate
 from recsys_core.io.atomic import sha256_file, staged_folder
 from recsys_core.io.canonical import read_canonical
 from recsys_core.io.ingest import ingest, require_input_file
+from recsys_core.io.storage import open_store
 from recsys_core.matrices import (
     SplitArrays,
     eval_training_matrix,
@@ -44,14 +45,9 @@ from recsys_core.matrices import (
     write_split,
 )
 from recsys_core.models import ModelConfig, fit_model, load_model, save_model
+from recsys_core.publishing import apply_retention, publish_snapshot
 from recsys_core.scoring import recommendations_table, score_all_users
-from recsys_core.snapshot import (
-    apply_retention,
-    publish_snapshot,
-    published_dates,
-    read_manifest,
-    write_recommendations,
-)
+from recsys_core.snapshot import published_dates, read_manifest, write_recommendations
 from recsys_core.splitting import split_interactions
 from recsys_core.training import load_factors, serving_als_config
 from recsys_core.version import core_version, git_commit
@@ -228,8 +224,9 @@ def publish_step(
     """Publish the dated snapshot (see ``snapshot.publish_decision``), then apply retention
     and prune work-dir folders no kept snapshot came from."""
     started = time.perf_counter()
-    decision, path = publish_snapshot(
-        publish.output_dir,
+    output = open_store(publish.output_dir)
+    decision, location = publish_snapshot(
+        output,
         publish.run_date,
         Path(score_dir) / RECOMMENDATIONS_FILE,
         read_summary(evaluate_dir)["metrics"],
@@ -237,14 +234,14 @@ def publish_step(
         manifest,
         overwrite=publish.overwrite,
     )
-    removed = apply_retention(publish.output_dir, publish.keep_last)
+    removed = apply_retention(output, publish.keep_last)
     keep = set(manifest["work_dirs"])
-    for name in published_dates(publish.output_dir):
-        keep.update(read_manifest(Path(publish.output_dir) / name).get("work_dirs", []))
+    for name in published_dates(output):
+        keep.update(read_manifest(output.child(name)).get("work_dirs", []))
     pruned = prune_work(work_dir, keep)
     return {
         "status": str(decision),
-        "snapshot": str(path),
+        "snapshot": location,
         "removed": removed,
         "pruned": pruned,
         "seconds": round(time.perf_counter() - started, 3),

@@ -1,18 +1,25 @@
-"""Dated snapshots: the contract, the one publish policy, retention, readers, verification.
+"""Dated snapshots: the contract, readers, verification and the one publish policy.
 
-Layout under ``output_dir`` (``schema_version`` 1)::
+Layout under ``output_dir`` (``schema_version`` 2), a local path or an object-store URI::
 
     dt=YYYY-MM-DD/recommendations.parquet   user_id, rank (int16, 1..k), item_id, score (float32)
-    dt=YYYY-MM-DD/metrics.json              {"validation": {..}, "test": {..}, "popularity": {..}}
-    dt=YYYY-MM-DD/model.npz                 factors + parameters, no pickle
-    dt=YYYY-MM-DD/manifest.json             run_date, created_at, input sha256, counts, params,
-                                            code version, file sha256s, schema_version
-    LATEST                                  the newest published ``dt=`` folder name
+    dt=YYYY-MM-DD/_metrics.json             {"validation": {..}, "test": {..}, "popularity": {..}}
+    dt=YYYY-MM-DD/_model.npz                the serving model's state, no pickle
+    dt=YYYY-MM-DD/_manifest.json            run_date, created_at, input sha256, counts, params,
+                                            code version, every file's sha256 and size
+    dt=YYYY-MM-DD/_SUCCESS                  written last: a dt= folder without it is absent
+    _LATEST                                 the newest published ``dt=`` folder name
 
-A snapshot is assembled in a hidden staging folder beside its target and renamed into
-place; ``LATEST`` is replaced (write + rename) last. ``recommendations.parquet`` is the
-score step's file, linked (not rewritten), so its row groups (sorted by user, at most
-:data:`ROW_GROUP_ROWS` rows, ``user_id`` statistics) let a reader of a few users read one.
+Only the recommendations are data: every other name starts with ``_``, which every dataset
+reader (pyarrow, pandas, Spark, Hadoop) skips, so ``pd.read_parquet(output_dir)`` reads
+every published date with a ``dt`` column and no options. The row groups of the
+recommendations file (sorted by user, at most :data:`ROW_GROUP_ROWS` rows, ``user_id``
+statistics) let a reader of a few users read one.
+
+From v1 (``schema_version`` 1): ``metrics.json``, ``model.npz``, ``manifest.json`` and
+``LATEST`` had no underscore and a folder was complete when it had ``manifest.json``. The
+readers here read both; ``python -m recsys_core.migrate`` converts a v1 output in place.
+Writing is :mod:`recsys_core.publishing`.
 """
 
 from __future__ import annotations
@@ -20,35 +27,42 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-import os
-import shutil
+import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from recsys_core.columns import Columns
-from recsys_core.io.atomic import (
-    fsync_dir,
-    fsync_tree,
-    hidden_sibling,
-    link_or_copy,
-    replace_text,
-    sha256_file,
-)
+from recsys_core.io.storage import Store, as_store
 
-SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2
 RECOMMENDATIONS_FILE = "recommendations.parquet"
-METRICS_FILE = "metrics.json"
-MODEL_FILE = "model.npz"
-MANIFEST_FILE = "manifest.json"
-LATEST_FILE = "LATEST"
-# Non-Parquet names a dataset reader must skip when pointed at output_dir.
-NON_PARQUET_PREFIXES = [".", "_", LATEST_FILE, "metrics", "manifest", "model"]
 # Row groups of the recommendations file: small enough that one user's lookup reads little.
 ROW_GROUP_ROWS = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Layout:
+    """File names of one schema version; ``marker`` is the file that makes a folder exist."""
+
+    schema_version: int
+    manifest: str
+    metrics: str
+    model: str
+    marker: str
+    latest: str
+
+
+V2 = Layout(2, "_manifest.json", "_metrics.json", "_model.npz", "_SUCCESS", "_LATEST")
+V1 = Layout(1, "manifest.json", "metrics.json", "model.npz", "manifest.json", "LATEST")
+LAYOUTS = (V2, V1)  # the first whose marker a folder has wins (a migrated folder has both)
 
 
 class SnapshotError(RuntimeError):
@@ -69,23 +83,66 @@ def snapshot_name(run_date: dt.date) -> str:
     return f"dt={run_date.isoformat()}"
 
 
-def _write_json(path: Path, payload: dict) -> None:
-    path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
-
-
 def write_recommendations(table: pa.Table, path: str | Path) -> None:
     """Write a recommendations table (sorted by user, then rank) as the contract wants it."""
     pq.write_table(table, path, row_group_size=ROW_GROUP_ROWS, write_statistics=True)
 
 
-def read_manifest(folder: str | Path) -> dict | None:
-    """A snapshot folder's manifest, or None when it has none (not a published snapshot)."""
-    path = Path(folder) / MANIFEST_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+def folder_layout(folder: Store) -> Layout | None:
+    """The layout of a published snapshot folder, or None when it is not one (absent,
+    half-written, or being removed)."""
+    for layout in LAYOUTS:
+        if folder.is_file(layout.marker) and folder.is_file(layout.manifest):
+            return layout
+    return None
+
+
+def snapshot_folders(output_dir: str | Path | Store) -> dict[str, Layout]:
+    """Every published ``dt=`` folder's name and layout, oldest first."""
+    store = as_store(output_dir)
+    names = sorted(
+        info.base_name
+        for info in store.list_dir()
+        if info.type == pafs.FileType.Directory and info.base_name.startswith("dt=")
+    )
+    layouts = {name: folder_layout(store.child(name)) for name in names}
+    return {name: layout for name, layout in layouts.items() if layout is not None}
+
+
+def published_dates(output_dir: str | Path | Store) -> list[str]:
+    """Names of the published ``dt=`` folders, oldest first."""
+    return list(snapshot_folders(output_dir))
+
+
+def read_manifest(folder: str | Path | Store) -> dict | None:
+    """A snapshot folder's manifest, or None when it is not a published snapshot."""
+    store = as_store(folder)
+    layout = folder_layout(store)
+    return None if layout is None else json.loads(store.read_bytes(layout.manifest))
+
+
+def read_metrics(folder: str | Path | Store) -> dict:
+    """A published snapshot's metrics (v1 or v2)."""
+    store = as_store(folder)
+    layout = _require_layout(store)
+    return json.loads(store.read_bytes(layout.metrics))
+
+
+def model_file(folder: str | Path | Store) -> str:
+    """Where a published snapshot's model file is (v1 or v2)."""
+    store = as_store(folder)
+    return store.uri(_require_layout(store).model)
+
+
+def _require_layout(folder: Store) -> Layout:
+    layout = folder_layout(folder)
+    if layout is None:
+        raise SnapshotError(f"{folder.location} is not a published snapshot")
+    return layout
 
 
 def publish_decision(
-    output_dir: str | Path, run_date: dt.date, fingerprint: str, overwrite: bool
+    output_dir: str | Path | Store, run_date: dt.date, fingerprint: str, overwrite: bool
 ) -> Decision:
     """The one publish policy, used by every flow (nightly, backfill).
 
@@ -93,7 +150,7 @@ def publish_decision(
     sha256 + parameters + code) is left as it is. One published from anything else is
     replaced when ``overwrite`` is true, else kept.
     """
-    existing = read_manifest(Path(output_dir) / snapshot_name(run_date))
+    existing = read_manifest(as_store(output_dir).child(snapshot_name(run_date)))
     if existing is None:
         return Decision.PUBLISH
     if existing.get("fingerprint") == fingerprint:
@@ -101,122 +158,48 @@ def publish_decision(
     return Decision.REPLACE if overwrite else Decision.KEEP
 
 
-def published_dates(output_dir: str | Path) -> list[str]:
-    """Names of the complete ``dt=`` folders (with a manifest), oldest first."""
-    root = Path(output_dir)
-    if not root.is_dir():
-        return []
-    return sorted(
-        p.name
-        for p in root.iterdir()
-        if p.is_dir() and p.name.startswith("dt=") and (p / MANIFEST_FILE).is_file()
-    )
+def latest_pointer(store: Store) -> str | None:
+    """The folder name ``_LATEST`` (or v1's ``LATEST``) names, or None without one."""
+    for layout in LAYOUTS:
+        if store.is_file(layout.latest):
+            return store.read_bytes(layout.latest).decode().strip()
+    return None
 
 
-def publish_snapshot(
-    output_dir: str | Path,
-    run_date: dt.date,
-    recommendations_path: str | Path,
-    metrics: dict,
-    model_path: str | Path,
-    manifest: dict,
-    *,
-    overwrite: bool = True,
-) -> tuple[Decision, Path]:
-    """Publish ``run_date`` as :func:`publish_decision` says; move ``LATEST`` if newest.
+def latest_snapshot(output_dir: str | Path | Store) -> str | None:
+    """Location of the snapshot ``_LATEST`` names, or None when nothing is published.
 
-    ``manifest`` must hold the run's ``fingerprint``. The recommendations and model files
-    are linked from the step folders (copied across filesystems), never rewritten. A
-    reader never sees a partial folder; replacing a date swaps folders (old one renamed
-    aside, new one in, old one removed).
+    When the pointer is missing or names a folder that is not a complete snapshot (a run
+    killed between its steps, a hand edit), the newest complete snapshot is returned and
+    a warning says so.
     """
-    root = Path(output_dir)
-    decision = publish_decision(root, run_date, manifest["fingerprint"], overwrite)
-    target = root / snapshot_name(run_date)
-    if decision not in (Decision.PUBLISH, Decision.REPLACE):
-        return decision, target
-    root.mkdir(parents=True, exist_ok=True)
-    staging = hidden_sibling(target, "staging")
-    staging.mkdir()
-    try:
-        link_or_copy(recommendations_path, staging / RECOMMENDATIONS_FILE)
-        link_or_copy(model_path, staging / MODEL_FILE)
-        _write_json(staging / METRICS_FILE, metrics)
-        files = {
-            f: sha256_file(staging / f) for f in (RECOMMENDATIONS_FILE, METRICS_FILE, MODEL_FILE)
-        }
-        rows = pq.ParquetFile(staging / RECOMMENDATIONS_FILE).metadata.num_rows
-        _write_json(
-            staging / MANIFEST_FILE,
-            {
-                **manifest,
-                "run_date": run_date.isoformat(),
-                "created_at": dt.datetime.now(dt.UTC).isoformat(),
-                "schema_version": SCHEMA_VERSION,
-                "files": files,
-                "rows": {**manifest.get("rows", {}), "recommendations": rows},
-            },
-        )
-        fsync_tree(staging)
-        if target.exists():
-            retired = hidden_sibling(target, "replaced")
-            os.rename(target, retired)
-            os.rename(staging, target)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.rename(staging, target)
-        fsync_dir(root)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    newest = published_dates(root)[-1]
-    replace_text(root / LATEST_FILE, newest + "\n")
-    return decision, target
-
-
-def apply_retention(output_dir: str | Path, keep_last: int) -> list[str]:
-    """Remove all but the newest ``keep_last`` snapshots; never the one ``LATEST`` names.
-
-    Called only after a successful publish, so a failing night never deletes anything.
-    Returns the removed folder names.
-    """
-    if keep_last < 1:
-        raise ValueError("keep_last must be at least 1")
-    root = Path(output_dir)
-    dates = published_dates(root)
-    pointer = root / LATEST_FILE
-    protected = pointer.read_text().strip() if pointer.is_file() else None
-    doomed = [name for name in dates[: max(len(dates) - keep_last, 0)] if name != protected]
-    for name in doomed:
-        retired = hidden_sibling(root / name, "retired")
-        os.rename(root / name, retired)  # readers stop seeing it at once, then delete
-        shutil.rmtree(retired, ignore_errors=True)
-    if doomed:
-        fsync_dir(root)
-    return doomed
-
-
-def latest_snapshot(output_dir: str | Path) -> Path | None:
-    """The folder ``LATEST`` names, or None when nothing is published yet."""
-    pointer = Path(output_dir) / LATEST_FILE
-    if not pointer.is_file():
+    store = as_store(output_dir)
+    dates = published_dates(store)
+    pointer = latest_pointer(store)
+    if pointer in dates:
+        return store.uri(pointer)
+    if not dates:
         return None
-    folder = Path(output_dir) / pointer.read_text().strip()
-    if read_manifest(folder) is None:
-        raise SnapshotError(f"{pointer} names {folder.name}, which is not a complete snapshot")
-    return folder
+    log.warning(
+        "%s: the latest pointer names %s, which is not a complete snapshot; "
+        "reading the newest complete one, %s",
+        store.location,
+        pointer,
+        dates[-1],
+    )
+    return store.uri(dates[-1])
 
 
-def _snapshot_folder(output_dir: str | Path, run_date: dt.date | str | None) -> Path:
+def _snapshot_folder(output_dir: str | Path | Store, run_date: dt.date | str | None) -> Store:
+    store = as_store(output_dir)
     if run_date is None:
-        folder = latest_snapshot(output_dir)
-        if folder is None:
-            raise SnapshotError(f"{output_dir} has no published snapshot (no {LATEST_FILE})")
-        return folder
+        location = latest_snapshot(store)
+        if location is None:
+            raise SnapshotError(f"{store.location} has no published snapshot")
+        return store.child(location.rsplit("/", 1)[-1])
     day = run_date if isinstance(run_date, str) else run_date.isoformat()
-    folder = Path(output_dir) / f"dt={day}"
-    if read_manifest(folder) is None:
-        raise SnapshotError(f"{folder} is not a published snapshot")
+    folder = store.child(f"dt={day}")
+    _require_layout(folder)
     return folder
 
 
@@ -239,16 +222,16 @@ def row_groups_for_users(parquet: pq.ParquetFile, user_ids: pa.Array) -> list[in
 
 
 def read_recommendations(
-    output_dir: str | Path,
+    output_dir: str | Path | Store,
     run_date: dt.date | str | None = None,
     user_ids: Iterable | None = None,
 ) -> pa.Table:
-    """Recommendations of one date (default: LATEST), optionally only some users.
+    """Recommendations of one date (default: the latest), optionally only some users.
 
     With ``user_ids``, only the row groups whose statistics admit those users are read.
     """
-    path = _snapshot_folder(output_dir, run_date) / RECOMMENDATIONS_FILE
-    parquet = pq.ParquetFile(path)
+    folder = _snapshot_folder(output_dir, run_date)
+    parquet = pq.ParquetFile(folder.fs.open_input_file(folder.path(RECOMMENDATIONS_FILE)))
     if user_ids is None:
         return parquet.read()
     id_type = parquet.schema_arrow.field(Columns.USER_ID).type
@@ -256,26 +239,31 @@ def read_recommendations(
         wanted = pa.array(list(user_ids), type=id_type)
     except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
         raise SnapshotError(
-            f"{path}: user_ids must be of the snapshot's user_id type ({id_type}): {exc}"
+            f"{folder.uri(RECOMMENDATIONS_FILE)}: user_ids must be of the snapshot's "
+            f"user_id type ({id_type}): {exc}"
         ) from exc
     table = parquet.read_row_groups(row_groups_for_users(parquet, wanted))
     return table.filter(pc.is_in(table.column(Columns.USER_ID), value_set=wanted))
 
 
-def verify_snapshot(path: str | Path) -> dict:
-    """Check every file against the manifest's sha256; return the manifest or raise."""
-    folder = Path(path)
-    manifest = read_manifest(folder)
-    if manifest is None:
-        raise SnapshotError(f"{folder}: no {MANIFEST_FILE}")
-    for name, expected in manifest.get("files", {}).items():
-        file = folder / name
-        if not file.is_file():
-            raise SnapshotError(f"{file}: listed in the manifest but missing")
-        if sha256_file(file) != expected:
-            raise SnapshotError(f"{file}: sha256 differs from the manifest")
-    if manifest.get("schema_version") != SCHEMA_VERSION:
+def verify_snapshot(folder: str | Path | Store) -> dict:
+    """Check every file against the manifest's sha256 (and size, v2); return the manifest."""
+    store = as_store(folder)
+    layout = folder_layout(store)
+    if layout is None:
+        raise SnapshotError(f"{store.location}: not a published snapshot (no {V2.marker})")
+    manifest = json.loads(store.read_bytes(layout.manifest))
+    if manifest.get("schema_version") != layout.schema_version:
         raise SnapshotError(
-            f"{folder}: schema_version {manifest.get('schema_version')} != {SCHEMA_VERSION}"
+            f"{store.location}: schema_version {manifest.get('schema_version')} in a "
+            f"v{layout.schema_version} layout"
         )
+    sizes = manifest.get("sizes", {})
+    for name, expected in manifest.get("files", {}).items():
+        if not store.is_file(name):
+            raise SnapshotError(f"{store.uri(name)}: listed in the manifest but missing")
+        if name in sizes and store.fs.get_file_info(store.path(name)).size != sizes[name]:
+            raise SnapshotError(f"{store.uri(name)}: size differs from the manifest")
+        if store.sha256(name) != expected:
+            raise SnapshotError(f"{store.uri(name)}: sha256 differs from the manifest")
     return manifest

@@ -85,15 +85,20 @@ def staged_folder(folder: str | Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def replace_text(path: Path, text: str) -> None:
-    """Atomically replace ``path`` with ``text`` (write beside it, fsync, rename, fsync dir)."""
+def replace_bytes(path: Path, data: bytes) -> None:
+    """Atomically replace ``path`` with ``data`` (write beside it, fsync, rename, fsync dir)."""
     staging = hidden_sibling(path, "write")
-    with open(staging, "w") as handle:
-        handle.write(text)
+    with open(staging, "wb") as handle:
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(staging, path)
     fsync_dir(path.parent)
+
+
+def replace_text(path: Path, text: str) -> None:
+    """:func:`replace_bytes` for text (UTF-8)."""
+    replace_bytes(path, text.encode())
 
 
 def link_or_copy(source: str | Path, target: str | Path) -> None:

@@ -1,7 +1,8 @@
-"""Atomic publish, LATEST, readers (pyarrow, pandas, DuckDB) and verification."""
+"""Atomic publish, _LATEST, recovery, readers (pyarrow, pandas, DuckDB, Polars), verification."""
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,13 +11,12 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from recsys_core.publishing import apply_retention, publish_snapshot, recover
 from recsys_core.snapshot import (
-    NON_PARQUET_PREFIXES,
     ROW_GROUP_ROWS,
     Decision,
     SnapshotError,
     latest_snapshot,
-    publish_snapshot,
     published_dates,
     read_recommendations,
     row_groups_for_users,
@@ -51,15 +51,17 @@ def scored(tmp_path):
 
 
 def _publish(out, day, model, scored, fingerprint="abc", **kwargs):
-    return publish_snapshot(
-        out,
-        dt.date.fromisoformat(day),
-        scored,
-        {"test": {"recall@3": 0.5}},
-        model,
-        {"input_sha256": "abc", "fingerprint": fingerprint},
-        **kwargs,
-    )[1]
+    return Path(
+        publish_snapshot(
+            out,
+            dt.date.fromisoformat(day),
+            scored,
+            {"test": {"recall@3": 0.5}},
+            model,
+            {"input_sha256": "abc", "fingerprint": fingerprint},
+            **kwargs,
+        )[1]
+    )
 
 
 def test_publish_layout_manifest_and_latest(tmp_path, model, scored):
@@ -67,15 +69,17 @@ def test_publish_layout_manifest_and_latest(tmp_path, model, scored):
     folder = _publish(out, "2026-11-20", model, scored)
     assert folder.name == "dt=2026-11-20"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "manifest.json",
-        "metrics.json",
-        "model.npz",
+        "_SUCCESS",
+        "_manifest.json",
+        "_metrics.json",
+        "_model.npz",
         "recommendations.parquet",
     ]
     manifest = verify_snapshot(folder)
-    assert manifest["schema_version"] == 1 and manifest["run_date"] == "2026-11-20"
+    assert manifest["schema_version"] == 2 and manifest["run_date"] == "2026-11-20"
     assert manifest["rows"]["recommendations"] == 150
-    assert (out / "LATEST").read_text().strip() == "dt=2026-11-20"
+    assert manifest["sizes"]["recommendations.parquet"] == scored.stat().st_size
+    assert (out / "_LATEST").read_text().strip() == "dt=2026-11-20"
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no staging left
 
 
@@ -83,7 +87,7 @@ def test_latest_names_the_newest_date_even_after_a_backfill(tmp_path, model, sco
     out = tmp_path / "out"
     _publish(out, "2026-11-21", model, scored)
     _publish(out, "2026-11-19", model, scored)
-    assert latest_snapshot(out).name == "dt=2026-11-21"
+    assert latest_snapshot(out) == str(out / "dt=2026-11-21")
     assert published_dates(out) == ["dt=2026-11-19", "dt=2026-11-21"]
 
 
@@ -114,7 +118,7 @@ def test_publish_policy_leaves_the_date_alone(
         {"fingerprint": fingerprint},
         overwrite=overwrite,
     )
-    assert got is decision and path == out / "dt=2026-11-20"
+    assert got is decision and path == str(out / "dt=2026-11-20")
     assert _state(out) == before
 
 
@@ -126,8 +130,8 @@ def test_publish_policy_replaces_a_changed_date_when_asked(tmp_path, model, scor
     )
     assert decision is Decision.REPLACE
     assert verify_snapshot(folder)["fingerprint"] == "new"
-    assert json.loads((folder / "metrics.json").read_text()) == {"v": 2}
-    assert sorted(p.name for p in out.iterdir()) == ["LATEST", "dt=2026-11-20"]
+    assert json.loads(Path(folder, "_metrics.json").read_text()) == {"v": 2}
+    assert sorted(p.name for p in out.iterdir()) == ["_LATEST", "dt=2026-11-20"]
 
 
 def test_publish_links_the_scored_file_without_rewriting_it(tmp_path, model, scored):
@@ -138,38 +142,51 @@ def test_publish_links_the_scored_file_without_rewriting_it(tmp_path, model, sco
 def test_failed_publish_leaves_previous_snapshot_intact(tmp_path, model, scored):
     out = tmp_path / "out"
     before = _publish(out, "2026-11-20", model, scored)
-    manifest = (before / "manifest.json").read_text()
+    manifest = (before / "_manifest.json").read_text()
     with pytest.raises(FileNotFoundError):
         publish_snapshot(
             out, dt.date(2026, 11, 20), scored, {}, tmp_path / "missing.npz", {"fingerprint": "x"}
         )
-    assert (before / "manifest.json").read_text() == manifest
+    assert (before / "_manifest.json").read_text() == manifest
     assert verify_snapshot(before)
-    assert sorted(p.name for p in out.iterdir()) == ["LATEST", "dt=2026-11-20"]
+    assert sorted(p.name for p in out.iterdir()) == ["_LATEST", "dt=2026-11-20"]
 
 
 def test_verify_detects_tampering(tmp_path, model, scored):
     folder = _publish(tmp_path / "out", "2026-11-20", model, scored)
-    (folder / "metrics.json").write_text(json.dumps({"test": {"recall@3": 0.9}}))
+    metrics = folder / "_metrics.json"
+    original = metrics.read_bytes()
+    metrics.write_bytes(original.replace(b"0.5", b"0.9"))  # same size, other bytes
     with pytest.raises(SnapshotError, match="sha256"):
+        verify_snapshot(folder)
+    metrics.write_bytes(original + b" ")
+    with pytest.raises(SnapshotError, match="size"):
         verify_snapshot(folder)
 
 
-def test_readers_pyarrow_pandas_duckdb(tmp_path, model, scored):
+def test_every_dataset_reader_reads_the_output_folder_with_no_options(tmp_path, model, scored):
     out = tmp_path / "out"
     _publish(out, "2026-11-20", model, scored)
     _publish(out, "2026-11-21", model, scored)
-    table = ds.dataset(
-        out, format="parquet", partitioning="hive", ignore_prefixes=NON_PARQUET_PREFIXES
-    ).to_table()
-    assert table.num_rows == 300 and "dt" in table.column_names
-    frame = pd.read_parquet(out, ignore_prefixes=NON_PARQUET_PREFIXES)
-    assert len(frame) == 300
+    step = out / "_work" / "score" / "0123abcd"  # step folders and the lock, hidden
+    step.mkdir(parents=True)
+    pq.write_table(_recs(), step / "recommendations.parquet")
+    (out / ".lock").write_text("")
+    table = ds.dataset(out, partitioning="hive").to_table()
+    assert table.num_rows == 300 and set(table.column("dt").to_pylist()) == {
+        "2026-11-20",
+        "2026-11-21",
+    }
+    frame = pd.read_parquet(out)
+    assert len(frame) == 300 and frame["dt"].nunique() == 2
     duckdb = pytest.importorskip("duckdb")
-    pattern = f"{out}/dt=*/recommendations.parquet"
-    query = f"select count(*) from read_parquet('{pattern}', hive_partitioning=true)"
-    count = duckdb.sql(query).fetchall()[0][0]
-    assert count == 300
+    query = f"select count(*), count(distinct dt) from read_parquet('{out}/*/*.parquet', "
+    assert duckdb.sql(query + "hive_partitioning = true)").fetchall() == [(300, 2)]
+    polars = pytest.importorskip("polars")
+    # Polars does not skip `_` folders: `**` would descend into _work, so name the dates.
+    lazy = polars.scan_parquet(f"{out}/dt=*/*.parquet", hive_partitioning=True)
+    got = lazy.select(polars.len(), polars.col("dt").n_unique()).collect().row(0)
+    assert got == (300, 2)
 
 
 def test_read_recommendations_filters_users_and_dates(tmp_path, model, scored):
@@ -186,25 +203,21 @@ def test_read_recommendations_filters_users_and_dates(tmp_path, model, scored):
 
 
 def test_retention_keeps_exactly_keep_last_and_latest(tmp_path, model, scored):
-    from recsys_core.snapshot import apply_retention
-
     out = tmp_path / "out"
     for day in ["2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19", "2026-11-20"]:
         _publish(out, day, model, scored)
     removed = apply_retention(out, keep_last=3)
     assert removed == ["dt=2026-11-16", "dt=2026-11-17"]
     assert published_dates(out) == ["dt=2026-11-18", "dt=2026-11-19", "dt=2026-11-20"]
-    assert latest_snapshot(out).name in published_dates(out)
+    assert Path(latest_snapshot(out)).name in published_dates(out)
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
 
 
 def test_retention_never_removes_latest_target(tmp_path, model, scored):
-    from recsys_core.snapshot import apply_retention
-
     out = tmp_path / "out"
     for day in ["2026-11-18", "2026-11-19", "2026-11-20"]:
         _publish(out, day, model, scored)
-    (out / "LATEST").write_text("dt=2026-11-18\n")  # e.g. an operator pinned a rollback
+    (out / "_LATEST").write_text("dt=2026-11-18\n")  # e.g. an operator pinned a rollback
     apply_retention(out, keep_last=1)
     assert published_dates(out) == ["dt=2026-11-18", "dt=2026-11-20"]
     with pytest.raises(ValueError):
@@ -240,3 +253,29 @@ def test_user_ids_of_the_wrong_type_name_the_snapshot_type(tmp_path, model):
     _publish(tmp_path / "out", "2026-11-20", model, scored)
     with pytest.raises(SnapshotError, match="user_id type \\(string\\)"):
         read_recommendations(tmp_path / "out", user_ids=[1, 2])
+
+
+def test_recover_restores_a_date_a_kill_left_between_the_two_renames(tmp_path, model, scored):
+    out = tmp_path / "out"
+    folder = _publish(out, "2026-11-20", model, scored)
+    aside = out / f".replaced-dt=2026-11-20-{'a' * 32}"
+    folder.rename(aside)  # the kill: old folder renamed aside, the new one never arrived
+    (out / f".staging-dt=2026-11-20-{'b' * 32}").mkdir()  # and its half-built staging
+    assert published_dates(out) == []
+    assert recover(out) == [
+        "restored dt=2026-11-20 (a replacement was interrupted)",
+        f"removed .staging-dt=2026-11-20-{'b' * 32}",
+    ]
+    assert sorted(p.name for p in out.iterdir()) == ["_LATEST", "dt=2026-11-20"]
+    verify_snapshot(folder)
+
+
+def test_latest_falls_back_to_the_newest_complete_snapshot_and_says_so(
+    tmp_path, model, scored, caplog
+):
+    out = tmp_path / "out"
+    _publish(out, "2026-11-20", model, scored)
+    (out / "_LATEST").write_text("dt=2026-11-21\n")  # names a folder that never completed
+    with caplog.at_level("WARNING"):
+        assert latest_snapshot(out) == str(out / "dt=2026-11-20")
+    assert "dt=2026-11-21, which is not a complete snapshot" in caplog.text

@@ -19,7 +19,7 @@ def test_backfill_three_dates_then_rerun_writes_nothing(
     rows = backfill(start=dt.date(2026, 11, 18), end=dt.date(2026, 11, 20), params=params)
     assert [r["status"] for r in rows] == ["published"] * 3
     assert published_dates(out) == ["dt=2026-11-18", "dt=2026-11-19", "dt=2026-11-20"]
-    assert (out / "LATEST").read_text().strip() == "dt=2026-11-20"
+    assert (out / "_LATEST").read_text().strip() == "dt=2026-11-20"
     before = {p: p.stat().st_mtime_ns for p in out.glob("dt=*/*")}
 
     again = backfill(start=dt.date(2026, 11, 18), end=dt.date(2026, 11, 20), params=params)

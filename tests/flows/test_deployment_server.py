@@ -160,7 +160,7 @@ def test_deploy_run_worker_cache_and_schedule(tmp_path, synthetic_adjacency):
         worker_once()
         assert probe("state", late["id"])["state_type"] == "COMPLETED"
         verify_snapshot(out / "dt=2026-11-20")
-        assert (out / "LATEST").read_text().strip() == "dt=2026-11-21"
+        assert (out / "_LATEST").read_text().strip() == "dt=2026-11-21"
 
         # A failed run's reason reaches `deployment run --watch` (a run event), not only
         # the worker's terminal. A long-running worker picks it up, then stops on the

@@ -5,7 +5,8 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from recsys_core.snapshot import sha256_file, verify_snapshot
+from recsys_core.io.atomic import sha256_file
+from recsys_core.snapshot import verify_snapshot
 
 SMALL = {"factors": 16, "iterations": 5, "top_k": 10, "run_date": "2026-11-20"}
 CACHED_STEPS = ["ingest", "split", "weight", "train-eval", "evaluate", "train-full", "score"]
@@ -35,12 +36,12 @@ def test_flow_twice_second_run_is_cached_and_identical(
     assert second["metrics"] == first["metrics"]
 
     verify_snapshot(snapshot)
-    metrics = json.loads((snapshot / "metrics.json").read_text())
+    metrics = json.loads((snapshot / "_metrics.json").read_text())
     assert set(metrics["validation"]) >= {"recall@10", "precision@10", "map@10", "ndcg@10"}
     assert set(metrics) >= {"validation", "test", "popularity"}
     # The planted clusters are learnable: the model must beat popularity on test.
     assert metrics["test"]["ndcg@10"] > metrics["popularity"]["ndcg@10"]
-    assert (tmp_path / "out" / "LATEST").read_text().strip() == "dt=2026-11-20"
+    assert (tmp_path / "out" / "_LATEST").read_text().strip() == "dt=2026-11-20"
 
 
 def test_snapshot_contract(prefect_harness, synthetic_adjacency, tmp_path):
@@ -84,7 +85,7 @@ def test_bad_input_fails_the_run_and_publishes_nothing(prefect_harness, tmp_path
     src.write_text("1 2 3\n2 3 oops\n")
     with pytest.raises(InputError, match="line 2"):
         nightly(**SMALL, input_path=str(src), output_dir=str(tmp_path / "out"))
-    assert not (tmp_path / "out" / "LATEST").exists()
+    assert not (tmp_path / "out" / "_LATEST").exists()
 
 
 def test_seed_mode_flow_on_synthetic(prefect_harness, synthetic_adjacency, tmp_path):
@@ -122,9 +123,9 @@ def test_graph_filter_model_end_to_end(prefect_harness, synthetic_adjacency, tmp
     )
     snapshot = tmp_path / "out" / "dt=2026-11-20"
     verify_snapshot(snapshot)
-    manifest = json.loads((snapshot / "manifest.json").read_text())
+    manifest = json.loads((snapshot / "_manifest.json").read_text())
     assert manifest["params"]["model"] == "graph_filter"
-    model, params = load_model(snapshot / "model.npz")
+    model, params = load_model(snapshot / "_model.npz")
     assert type(model).__name__ == "GraphFilter" and params["gf_rank"] == 16
     frame = pq.read_table(snapshot / "recommendations.parquet").to_pandas()
     assert (frame.groupby("user_id").size() == 10).all()

@@ -39,7 +39,7 @@ def test_seed_000_parity_and_snapshot(prefect_harness, gowalla, tmp_path):
 
     result = nightly(input_path=str(gowalla), output_dir=str(tmp_path / "out"), **SEED_000)
     snapshot = tmp_path / "out" / "dt=2026-11-20"
-    metrics = json.loads((snapshot / "metrics.json").read_text())
+    metrics = json.loads((snapshot / "_metrics.json").read_text())
     for part, expected in EXPECTED.items():
         for name, value in expected.items():
             assert metrics[part][name] == pytest.approx(value, abs=0.002), (part, name)

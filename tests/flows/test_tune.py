@@ -63,7 +63,7 @@ def test_nightly_params_from_best_records_where_each_knob_came_from(tuned, synth
         factors=12,  # explicit: wins over the tuned value
         params_from="best",
     )
-    manifest = json.loads((out / "dt=2026-11-21" / "manifest.json").read_text())
+    manifest = json.loads((out / "dt=2026-11-21" / "_manifest.json").read_text())
     sources = manifest["param_sources"]
     assert sources["factors"] == "explicit" and manifest["params"]["factors"] == 12
     assert sources["alpha"].endswith("best_params.json")
