@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -22,9 +21,11 @@ from prefect import flow, get_run_logger
 from flows.cli import flow_parser, json_object, run_guarded
 from flows.nightly import nightly
 from flows.params import NightlyParams
-from recsys_core.pipeline import fingerprint, input_checksum
+from recsys_core.io.storage import output_location
+from recsys_core.pipeline import fetch_input, fingerprint, input_checksum
 from recsys_core.reporting import format_table
 from recsys_core.snapshot import Decision, publish_decision
+from recsys_core.workdir import work_root
 
 
 def dates_between(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -44,10 +45,12 @@ def backfill(
     """Publish one snapshot per date, in date order; returns a status row per date."""
     base = NightlyParams(**{**(params or {}), "overwrite": overwrite})
     log = get_run_logger()
-    run_fingerprint = fingerprint(input_checksum(base.input_path), base.pipeline_config())
+    output = output_location(base.output_dir)
+    _, local = fetch_input(base.input_path, work_root(output, base.work_dir))
+    run_fingerprint = fingerprint(input_checksum(local), base.pipeline_config())
     rows = []
     for day in dates_between(start, end):  # one nightly run per date, in order
-        decision = publish_decision(base.output_dir, day, run_fingerprint, overwrite)
+        decision = publish_decision(output, day, run_fingerprint, overwrite)
         if decision not in (Decision.PUBLISH, Decision.REPLACE):
             rows.append({"run_date": day.isoformat(), "status": str(decision)})
             continue
@@ -90,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     params, rows = done
     print(format_table(rows))
-    print(Path(NightlyParams(**params).output_dir).resolve())
+    print(output_location(NightlyParams(**params).output_dir))
     return 0
 
 

@@ -39,9 +39,11 @@ from recsys_core.config import (
 )
 from recsys_core.errors import InputError
 from recsys_core.io.lock import output_lock
+from recsys_core.io.storage import is_uri, output_location
 from recsys_core.pipeline import run_nightly
 from recsys_core.reporting import format_table, metrics_rows
 from recsys_core.tuning_pipeline import best_params_path
+from recsys_core.workdir import work_root
 from tasks.runner import PrefectStepRunner
 
 
@@ -63,6 +65,10 @@ def resolve_params_from(params: NightlyParams) -> tuple[NightlyParams, dict[str,
             for knob in MODEL_KNOBS
         }
         return params, sources
+    if is_uri(params.output_dir):
+        raise InputError(
+            params.output_dir, "a local output_dir for params_from: best (tuning writes locally)"
+        )
     path = best_params_path(Path(params.output_dir).resolve())
     if not path.is_file():
         raise InputError(str(path), "a best_params.json written by flows.tune (params_from: best)")
@@ -127,17 +133,15 @@ def _run(params: NightlyParams) -> dict:
     started = time.perf_counter()
     params, sources = resolve_params_from(params)
     day = resolve_run_date(params.run_date, params.timezone)
-    output = Path(params.output_dir).resolve()
-    runner = PrefectStepRunner(
-        Path(params.work_dir).resolve() if params.work_dir else output / "_work"
-    )
+    output = output_location(params.output_dir)
+    runner = PrefectStepRunner(work_root(output, params.work_dir))
     # One run per output at a time: a backfill queues behind a running nightly.
-    with output_lock(output, params.lock_timeout_s):
+    with output_lock(output, params.lock_timeout_s, runner.work_dir):
         results = run_nightly(
             runner,
             params.pipeline_config(),
             params.input_path,
-            publish=params.publish_config(str(output), day),
+            publish=params.publish_config(output, day),
             params_record=params.model_dump(mode="json"),
             manifest_extra={"param_sources": sources},
         )

@@ -43,6 +43,7 @@ from recsys_core.config import (
     SplitStrategy,
     WeightConfig,
 )
+from recsys_core.io.storage import is_uri
 from recsys_core.metrics import METRIC_NAMES, metric_key
 from recsys_core.tuning import SearchMethod
 
@@ -68,7 +69,9 @@ class _Strict(BaseModel):
 class DataParams(_Strict):
     """Where the log is and how it is read, split and evaluated (nightly and tuning)."""
 
-    input_path: str = Field(SAMPLE_INPUT, description="the raw log (a file)")
+    input_path: str = Field(
+        SAMPLE_INPUT, description="the raw log: a file path, or a URI (`s3://bucket/key`)"
+    )
     input_format: InputFormat = Field(
         "auto",
         description=(
@@ -144,9 +147,10 @@ class DataParams(_Strict):
     work_dir: str | None = Field(
         None,
         description=(
-            "step outputs (content-addressed; default `<output_dir>/_work`). After each publish, "
-            "step folders that no kept snapshot was built from and that have been idle for 24 h "
-            "are removed"
+            "step outputs, a local folder (content-addressed; default `<output_dir>/_work`, or "
+            "`~/.cache/recsys-nightly/work/<scheme>/<path>` for an object-store output). After "
+            "each publish, step folders that no kept snapshot was built from and that have been "
+            "idle for 24 h are removed"
         ),
     )
     timezone: str = Field("UTC", description="IANA timezone of the scheduled date")
@@ -156,6 +160,16 @@ class DataParams(_Strict):
     def _iso_date(cls, value: Any) -> Any:
         if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
             raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}")
+        return value
+
+    @field_validator("work_dir")
+    @classmethod
+    def _local_work_dir(cls, value: str | None) -> str | None:
+        if value and is_uri(value):
+            raise ValueError(
+                f"work_dir must be a local folder, got {value!r}: step folders are made "
+                "whole by rename, which object stores lack (leave it unset for the default)"
+            )
         return value
 
     @field_validator("timezone")

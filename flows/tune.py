@@ -34,6 +34,8 @@ from recsys_core.config import (
     InputFormat,
     SplitStrategy,
 )
+from recsys_core.errors import InputError
+from recsys_core.io.storage import is_uri
 from recsys_core.plots import plot_leaderboard
 from recsys_core.reporting import format_table
 from recsys_core.snapshot import snapshot_name
@@ -88,6 +90,10 @@ def tune(
     params = TuneParams(**locals())  # first line: locals() is exactly the parameters
     started = time.perf_counter()
     day = resolve_run_date(params.run_date, params.timezone)
+    if is_uri(params.output_dir):
+        raise InputError(
+            params.output_dir, "a local output_dir (tuning writes its results locally)"
+        )
     output = Path(params.output_dir).resolve()
     # Its own work dir: nightly publishes prune <output_dir>/_work, not tuning's folders.
     work = Path(params.work_dir).resolve() if params.work_dir else output / TUNING_DIR / "_work"

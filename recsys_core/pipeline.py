@@ -36,7 +36,7 @@ from recsys_core.evaluation import evaluate
 from recsys_core.io.atomic import sha256_file, staged_folder
 from recsys_core.io.canonical import read_canonical
 from recsys_core.io.ingest import ingest, require_input_file
-from recsys_core.io.storage import open_store
+from recsys_core.io.storage import is_uri, local_input, open_store
 from recsys_core.matrices import (
     SplitArrays,
     eval_training_matrix,
@@ -58,6 +58,7 @@ from recsys_core.workdir import (
     FACTORS_FILE,
     FULL_CONFIDENCE_FILE,
     FULL_MATRIX_FILE,
+    INPUTS_DIR,
     RECOMMENDATIONS_FILE,
     SPLIT_FILE,
     canonical_json,
@@ -255,7 +256,10 @@ class StepRunner(Protocol):
     """Runs one step given exactly its inputs; a folder step's folder is derived from them.
 
     ``map`` runs one step over many inputs (concurrently where the runner can).
+    ``work_dir`` is the local folder the step folders go under.
     """
+
+    work_dir: str | Path
 
     def __call__(self, step: str, **inputs: Any) -> dict: ...
 
@@ -305,6 +309,15 @@ def _fields(config: Any) -> dict[str, Any]:
     return {item.name: getattr(config, item.name) for item in fields(config)}
 
 
+def fetch_input(input_path: str | Path, work_dir: str | Path) -> tuple[str, str]:
+    """(where the input is, as the manifest records it; a local file with its bytes).
+
+    A remote input (a URI) is downloaded under ``<work_dir>/inputs`` on every run.
+    """
+    source = str(input_path) if is_uri(input_path) else str(Path(input_path).resolve())
+    return source, str(local_input(source, Path(work_dir) / INPUTS_DIR))
+
+
 def input_checksum(input_path: str | Path) -> str:
     """sha256 of the input file; a missing input fails with an :class:`InputError`."""
     return sha256_file(require_input_file(Path(input_path)))
@@ -323,11 +336,11 @@ def run_nightly(
     Returns each step's result by name. ``params_record`` (the flat parameters) and
     ``manifest_extra`` go into the manifest as they were given.
     """
-    source = str(Path(input_path).resolve())
-    input_sha = input_checksum(source)
+    source, local = fetch_input(input_path, run.work_dir)
+    input_sha = input_checksum(local)
     results: dict[str, dict] = {}
     results["ingest"] = run(
-        "ingest", input_path=source, input_sha256=input_sha, config=configs.ingest
+        "ingest", input_path=local, input_sha256=input_sha, config=configs.ingest
     )
     results["split"] = run("split", ingest_dir=results["ingest"]["dir"], config=configs.split)
     split_dir = results["split"]["dir"]

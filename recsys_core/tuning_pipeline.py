@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from recsys_core.config import PipelineConfig
 from recsys_core.io.atomic import replace_text
 from recsys_core.metrics import METRIC_NAMES, metric_key
-from recsys_core.pipeline import StepRunner, input_checksum
+from recsys_core.pipeline import StepRunner, fetch_input, input_checksum
 from recsys_core.tuning import (
     SEARCHABLE,
     best_trial,
@@ -55,9 +55,9 @@ def run_tuning(
     Returns ``rows`` (one per trial, in trial order), ``best`` (its index), ``test`` (the
     chosen trial's test-part metrics), ``input_sha256`` and the shared folders.
     """
-    source = str(Path(input_path).resolve())
-    input_sha = input_checksum(source)
-    ingested = run("ingest", input_path=source, input_sha256=input_sha, config=base.ingest)
+    source, local = fetch_input(input_path, run.work_dir)
+    input_sha = input_checksum(local)
+    ingested = run("ingest", input_path=local, input_sha256=input_sha, config=base.ingest)
     split = run("split", ingest_dir=ingested["dir"], config=base.split)
     protocol = base.eval_protocol
 

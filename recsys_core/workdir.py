@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 import time
 from collections.abc import Iterable, Mapping
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from recsys_core.io.atomic import is_complete
+from recsys_core.io.storage import is_uri, open_store
 from recsys_core.version import core_version
 
 # Steps with a folder: the nightly's in order, then tuning's (publish writes into
@@ -28,6 +30,8 @@ NIGHTLY_STEPS = ("ingest", "split", "weight", "train-eval", "evaluate", "train-f
 TUNING_STEPS = ("sweep-chain", "trial-evaluate")
 STEP_NAMES = NIGHTLY_STEPS + TUNING_STEPS
 
+WORK_DIR_NAME = "_work"
+INPUTS_DIR = "inputs"  # local copies of remote inputs, one per input URI, replaced each run
 SUMMARY_FILE = "summary.json"
 SPLIT_FILE = "split.parquet"
 FULL_MATRIX_FILE = "full_interactions.npz"
@@ -113,3 +117,20 @@ def prune_work(
                 shutil.rmtree(folder, ignore_errors=True)
             pruned.append(str(folder))
     return pruned
+
+
+def work_root(output_dir: str, work_dir: str | None) -> Path:
+    """Where step folders go: ``work_dir`` when given (always a local folder); else
+    ``<output_dir>/_work`` for a local output; else, for an object-store output, a local
+    cache folder named after it: ``$XDG_CACHE_HOME/recsys-nightly/work/<scheme>/<path>``
+    (``~/.cache`` when unset). Step folders rely on atomic rename, which object stores
+    lack, so they never live on one."""
+    if work_dir:
+        if is_uri(work_dir):
+            raise ValueError(f"work_dir {work_dir!r} must be a local folder, not a URI")
+        return Path(work_dir).expanduser().resolve()
+    if not is_uri(output_dir):
+        return open_store(output_dir).local_path(WORK_DIR_NAME)
+    scheme, _, rest = output_dir.partition("://")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "recsys-nightly" / "work" / scheme / rest.split("?", 1)[0].strip("/")

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from recsys_core.io.storage import is_uri
+
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".lock"
@@ -26,8 +28,20 @@ class OutputLocked(RuntimeError):
 
 
 @contextlib.contextmanager
-def output_lock(output_dir: str | Path, timeout_s: float) -> Iterator[Path]:
-    """Hold ``<output_dir>/.lock``, waiting at most ``timeout_s`` seconds for it."""
+def output_lock(
+    output_dir: str | Path, timeout_s: float, local_dir: Path | None = None
+) -> Iterator[Path]:
+    """Hold ``<output_dir>/.lock``, waiting at most ``timeout_s`` seconds for it.
+
+    An object store has no OS locks: for a URI ``output_dir`` the lock is
+    ``<local_dir>/.lock`` (the output's local work dir), which serialises this machine's
+    runs on it; runs on other machines are kept apart by the deployment's concurrency
+    limit (README: Running it nightly).
+    """
+    if is_uri(output_dir):
+        if local_dir is None:
+            raise ValueError(f"{output_dir}: a remote output needs a local folder for its lock")
+        output_dir = local_dir
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_FILE

@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from recsys_core.errors import InputError
 from recsys_core.io.atomic import link_or_copy, replace_bytes
 
 _CHUNK = 1 << 20
@@ -157,6 +158,27 @@ def open_store(location: str | Path) -> Store:
     return Store(fs, root, text.split("?", 1)[0].rstrip("/"))
 
 
+def output_location(location: str | Path) -> str:
+    """How an output is named in manifests and messages: a URI as given, a path resolved."""
+    return open_store(location).location
+
+
 def as_store(location: str | Path | Store) -> Store:
     """``location`` opened as a :class:`Store` (a Store is returned as it is)."""
     return location if isinstance(location, Store) else open_store(location)
+
+
+def local_input(location: str, cache_dir: Path) -> Path:
+    """A local file holding ``location``'s bytes: the path itself when local, else a fresh
+    download into ``cache_dir`` (one file per URI, replaced whole on every call, so it is
+    never stale; its sha256 is what the run is keyed on)."""
+    if not is_uri(location):
+        return Path(location).expanduser().resolve()
+    store = open_store(location)
+    if store.fs.get_file_info(store.root).type != pafs.FileType.File:
+        raise InputError(location, "an existing input file (input_path)")
+    target = cache_dir / hashlib.sha256(location.encode()).hexdigest()[:16]
+    target.mkdir(parents=True, exist_ok=True)
+    target = target / store.root.rsplit("/", 1)[-1]
+    store.get_file(target)
+    return target
