@@ -117,18 +117,22 @@ def publish_snapshot(
     _refuse_v1(store)
     recover(store)
     decision = publish_decision(store, run_date, manifest["fingerprint"], overwrite)
-    if decision not in (Decision.PUBLISH, Decision.REPLACE):
-        return decision, store.uri(name)
-    contents = snapshot_contents(
-        run_date, Path(recommendations_path), metrics, Path(model_path), manifest
-    )
-    if store.local:
-        _commit_local(store.local_path(), name, contents)
-    else:
-        _commit_remote(store.child(name), contents)
-    newest = list(snapshot_folders(store))[-1]
-    store.write_bytes(f"{newest}\n".encode(), V2.latest)
+    if decision in (Decision.PUBLISH, Decision.REPLACE):
+        contents = snapshot_contents(
+            run_date, Path(recommendations_path), metrics, Path(model_path), manifest
+        )
+        if store.local:
+            _commit_local(store.local_path(), name, contents)
+        else:
+            _commit_remote(store.child(name), contents)
+    _point_to_newest(store)  # also repairs a pointer a kill left one date behind
     return decision, store.uri(name)
+
+
+def _point_to_newest(store: Store) -> None:
+    dates = list(snapshot_folders(store))
+    if dates and latest_pointer(store) != dates[-1]:
+        store.write_bytes(f"{dates[-1]}\n".encode(), V2.latest)
 
 
 def _refuse_v1(store: Store) -> None:

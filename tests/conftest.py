@@ -46,3 +46,30 @@ def gowalla() -> Path:
     if not GOWALLA.is_file():
         pytest.skip(f"real data absent: {GOWALLA} (../shared is not beside this clone)")
     return GOWALLA
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A local S3-compatible server for the session (moto; skipped when not installed)."""
+    pytest.importorskip("moto.server")
+    from tests.s3_server import moto_server
+
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint, monkeypatch, request) -> str:
+    """A fresh bucket on the local server; AWS_* point there, as a user would set them."""
+    import uuid
+
+    import pyarrow.fs as pafs
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ALLOW_HTTP", "true")  # Polars' object_store, plain-HTTP endpoint
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    pafs.S3FileSystem(endpoint_override=s3_endpoint, allow_bucket_creation=True).create_dir(bucket)
+    return bucket
