@@ -166,7 +166,8 @@ def publish_task(
     manifest: dict,
     work_dir: str,
 ) -> dict:
-    """Dated snapshot, renamed into place; LATEST replaced last; then retention and pruning."""
+    """Dated snapshot (renamed into place, or committed in order on an object store);
+    _LATEST last; then retention and pruning."""
     result = pipeline.publish_step(
         publish=publish,
         score_dir=score_dir,
