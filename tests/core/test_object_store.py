@@ -190,3 +190,13 @@ def test_a_kill_during_an_s3_publish_leaves_no_visible_partial_date(
     assert sorted({k.split("/")[1] for k in _keys(s3_bucket)}) == sorted(
         {"_LATEST", "dt=2026-11-20", f"dt={day}"}
     )
+
+
+def test_a_scheme_pyarrow_lacks_goes_through_fsspec(files):
+    fsspec = pytest.importorskip("fsspec")
+    out = "memory://recsys-test/recs"
+    assert not open_store(out).local
+    _publish(out, "2026-11-20", files)
+    assert published_dates(out) == ["dt=2026-11-20"]
+    assert verify_snapshot(f"{out}/dt=2026-11-20")["rows"]["recommendations"] == N_USERS * K
+    assert fsspec.filesystem("memory").exists("/recsys-test/recs/dt=2026-11-20/_SUCCESS")

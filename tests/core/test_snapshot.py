@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -187,6 +188,9 @@ def test_every_dataset_reader_reads_the_output_folder_with_no_options(tmp_path, 
     lazy = polars.scan_parquet(f"{out}/dt=*/*.parquet", hive_partitioning=True)
     got = lazy.select(polars.len(), polars.col("dt").n_unique()).collect().row(0)
     assert got == (300, 2)
+    shutil.rmtree(out / "_work")  # an output whose work_dir is elsewhere: `**` works too
+    lazy = polars.scan_parquet(f"{out}/**/*.parquet", hive_partitioning=True)
+    assert lazy.select(polars.len()).collect().item() == 300
 
 
 def test_read_recommendations_filters_users_and_dates(tmp_path, model, scored):
