@@ -15,10 +15,12 @@ import datetime as dt
 import difflib
 import inspect
 import json
+import math
 import re
 import typing
 import zoneinfo
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -162,6 +164,16 @@ class DataParams(_Strict):
             raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}")
         return value
 
+    @field_validator("event_strengths")
+    @classmethod
+    def _positive_strengths(cls, value: Mapping[str, float]) -> Mapping[str, float]:
+        bad = {event: w for event, w in value.items() if not (math.isfinite(w) and w > 0)}
+        if bad or not value:
+            raise ValueError(
+                f"expected a finite weight > 0 for every event type, got {bad or 'no events'}"
+            )
+        return value
+
     @field_validator("work_dir")
     @classmethod
     def _local_work_dir(cls, value: str | None) -> str | None:
@@ -187,6 +199,19 @@ class DataParams(_Strict):
             self.validation_cutoff and self.test_cutoff
         ):
             raise ValueError("split_strategy 'time_cutoff' needs validation_cutoff and test_cutoff")
+        return self
+
+    @model_validator(mode="after")
+    def _output_apart_from_input(self) -> DataParams:
+        # Snapshots, _work and retention must never mix with (or sweep up) the input files.
+        if is_uri(self.input_path) or is_uri(self.output_dir):
+            return self
+        source, output = Path(self.input_path).resolve(), Path(self.output_dir).resolve()
+        if output in (source, source.parent) or output in source.parents:
+            raise ValueError(
+                f"output_dir {self.output_dir!r} must not be input_path's folder or contain "
+                f"input_path ({self.input_path!r}): use a folder of its own, e.g. 'recs'"
+            )
         return self
 
     def pipeline_config(self) -> PipelineConfig:

@@ -32,6 +32,7 @@ from recsys_core.config import (
     TrainMatrix,
     WeightConfig,
 )
+from recsys_core.errors import InputError
 from recsys_core.evaluation import evaluate
 from recsys_core.io.atomic import sha256_file, staged_folder
 from recsys_core.io.canonical import read_canonical
@@ -80,7 +81,16 @@ def ingest_step(staging: Path, *, input_path: str, input_sha256: str, config: In
     (the staging folder itself is removed with the failure).
     """
     rejected = staging.parent / f"rejected-{input_sha256[:16]}.parquet"
-    return asdict(ingest(input_path, staging, config, rejected_path=rejected))
+    summary = asdict(ingest(input_path, staging, config, rejected_path=rejected))
+    # The run is keyed and fingerprinted on input_sha256: what was read must be that.
+    if sha256_file(input_path) != input_sha256:
+        raise InputError(
+            input_path,
+            "an input that does not change while the run reads it",
+            got="different content at the end of ingest than at the start",
+            hint="write inputs elsewhere and rename them into place",
+        )
+    return summary
 
 
 def split_step(staging: Path, *, ingest_dir: str, config: SplitConfig) -> dict:
@@ -92,6 +102,14 @@ def split_step(staging: Path, *, ingest_dir: str, config: SplitConfig) -> dict:
     arrays = SplitArrays.from_table(table, n_users, n_items)
     sp.save_npz(staging / FULL_MATRIX_FILE, full_matrix(arrays), compressed=False)
     parts = np.bincount(table.column(Columns.PART).to_numpy() - Parts.NOT_EVALUATED, minlength=4)
+    if parts[2] == 0 or parts[3] == 0:
+        raise InputError(
+            read_summary(ingest_dir)["source"],
+            f"users with at least min_user_items={config.min_user_items} interactions, so "
+            "that validation and test parts exist",
+            got=f"{int(parts[2])} validation and {int(parts[3])} test interactions",
+            hint="lower min_user_items, or give more history per user",
+        )
     return {
         "pairs": table.num_rows,
         "not_evaluated": int(parts[0]),

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from recsys_core.columns import Columns
 from recsys_core.errors import InputError
 from recsys_core.io.raw import RawRead, bad_rows
+from recsys_core.io.source import read_input_bytes
 
 _INTEGER = r"^[+-]?[0-9]+$"
 _INT64_MAX = np.iinfo(np.int64).max
@@ -64,7 +65,7 @@ def read_adjacency(path: str | Path) -> RawRead:
     [3, 1, 1]
     """
     path = Path(path)
-    buffer = path.read_bytes()
+    buffer = read_input_bytes(path)
     non_ascii = np.flatnonzero(np.frombuffer(buffer, dtype=np.uint8) >= 128)
     if len(non_ascii):
         line = int(np.count_nonzero(np.frombuffer(buffer[: non_ascii[0]], np.uint8) == 10)) + 1

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from recsys_core.config import IngestConfig
 from recsys_core.errors import InputError
 from recsys_core.io.raw import RawRead, RowChecks, bad_rows, kept_interactions
+from recsys_core.io.source import format_suffix, read_input_bytes, require_utf8
 
 
 def _read_text_table(path: Path, columns: list[str]) -> tuple[pa.Table, list]:
@@ -31,9 +32,11 @@ def _read_text_table(path: Path, columns: list[str]) -> tuple[pa.Table, list]:
         malformed.append((row.number, f"expected {row.expected_columns} fields", row.text))
         return "skip"
 
-    delimiter = "\t" if path.suffix.lower() in {".tsv", ".tab"} else ","
-    with path.open(newline="", encoding="utf-8") as handle:
-        names = next(csv.reader(handle, delimiter=delimiter), [])
+    delimiter = "\t" if format_suffix(path) in {".tsv", ".tab"} else ","
+    data = read_input_bytes(path)
+    require_utf8(path, data)
+    header = data[: data.find(b"\n") if b"\n" in data else len(data)].decode()
+    names = next(csv.reader([header.rstrip("\r")], delimiter=delimiter), [])
     for parameter, name in zip(("user_col", "item_col", "event_col"), columns, strict=False):
         if name not in names:
             raise InputError(
@@ -44,7 +47,7 @@ def _read_text_table(path: Path, columns: list[str]) -> tuple[pa.Table, list]:
                 hint=f"set {parameter} to the column's name",
             )
     table = pacsv.read_csv(
-        path,
+        pa.BufferReader(data),
         parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
         # Serial reading is what lets Arrow report the physical line of a malformed row.
         read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
@@ -98,7 +101,7 @@ def parse_timestamps(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
 def read_events(path: str | Path, config: IngestConfig) -> RawRead:
     """Read an event log into interactions weighted by ``config.event_strengths``."""
     path = Path(path)
-    is_parquet = path.suffix.lower() in {".parquet", ".pq"}
+    is_parquet = format_suffix(path) in {".parquet", ".pq"}
     wanted = [config.user_col, config.item_col, config.event_col]
     if is_parquet:
         names = pq.read_schema(path).names

@@ -16,6 +16,7 @@ from recsys_core.io.canonical import build_canonical, write_canonical
 from recsys_core.io.events import read_events
 from recsys_core.io.interactions_parquet import read_interactions_parquet
 from recsys_core.io.raw import RawRead
+from recsys_core.io.source import format_suffix
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ QUARANTINE_FILE = "quarantine.parquet"
 class IngestSummary:
     """What ingest did, small enough to pass between tasks."""
 
+    source: str  # the file read, named by later steps' input errors
     input_format: str
     rows: int
     users: int
@@ -40,7 +42,7 @@ def detect_format(path: Path, config: IngestConfig) -> tuple[str, str]:
     event column → events, else parquet (interactions); anything else → adjacency."""
     if config.input_format != "auto":
         return config.input_format, f"input_format is {config.input_format!r}"
-    suffix = path.suffix.lower()
+    suffix = format_suffix(path)  # events.csv.gz is read as a gzipped .csv
     if suffix in {".csv", ".tsv", ".tab"}:
         return "events", f"its extension is {suffix!r}"
     if suffix in {".parquet", ".pq"}:
@@ -134,6 +136,13 @@ def ingest(
     if read.rows.num_rows == 0:
         raise InputError(str(path), "at least one interaction (user with at least one item)")
     canonical = build_canonical(read.rows)
+    if canonical.n_users < 2 or canonical.n_items < 2:
+        # One user has no neighbours to learn from; one item leaves nothing to recommend.
+        raise InputError(
+            str(path),
+            "at least 2 users and 2 items",
+            got=f"{canonical.n_users} user(s), {canonical.n_items} item(s)",
+        )
     write_canonical(canonical, out_dir)
     log.info(
         "ingested %d interactions (%d users, %d items) from %s",
@@ -143,6 +152,7 @@ def ingest(
         path,
     )
     return IngestSummary(
+        source=str(path),
         input_format=fmt,
         rows=read.rows.num_rows,
         users=canonical.n_users,

@@ -69,7 +69,7 @@ def test_events_csv_strengths_string_ids_and_time_order(tmp_path):
 
 
 def test_events_tsv_and_custom_columns_and_mapping(tmp_path):
-    src = _write(tmp_path, "e.tsv", "who\twhat\tkind\n7\t1\tlike\n8\t1\tbuy\n")
+    src = _write(tmp_path, "e.tsv", "who\twhat\tkind\n7\t1\tlike\n8\t2\tbuy\n")
     config = IngestConfig(
         user_col="who", item_col="what", event_col="kind", event_strengths={"like": 1.0, "buy": 5.0}
     )
@@ -190,7 +190,7 @@ def test_adjacency_ids_are_non_negative_int64(tmp_path, line, reason):
 
 
 def test_adjacency_accepts_the_largest_int64_id(tmp_path):
-    src = _write(tmp_path, "a.txt", "9223372036854775807 4 5\n")
+    src = _write(tmp_path, "a.txt", "9223372036854775807 4 5\n1 4\n")
     ingest(src, tmp_path / "out", IngestConfig())
     users = read_canonical(tmp_path / "out").users.column("user_id").to_pylist()
-    assert users == [9223372036854775807]
+    assert users == [1, 9223372036854775807]

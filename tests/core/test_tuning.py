@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from recsys_core.config import ALSConfig, PipelineConfig, RankConfig, WeightConfig
+from recsys_core.io.atomic import sha256_file
 from recsys_core.pipeline import LocalRunner, run_step
 from recsys_core.training import fit_als, load_factors
 from recsys_core.tuning import best_trial, factors_file, plan_trials, sweep_chains
@@ -51,7 +52,10 @@ def test_trials_differing_in_sweeps_share_one_chain():
 def test_a_checkpoint_equals_a_fresh_fit_with_that_many_sweeps(synthetic_adjacency, tmp_path):
     run = LocalRunner(tmp_path / "work")
     ingested = run(
-        "ingest", input_path=str(synthetic_adjacency), input_sha256="x", config=BASE.ingest
+        "ingest",
+        input_path=str(synthetic_adjacency),
+        input_sha256=sha256_file(synthetic_adjacency),
+        config=BASE.ingest,
     )
     split = run("split", ingest_dir=ingested["dir"], config=BASE.split)
     weighted = run("weight", split_dir=split["dir"], config=WeightConfig(), protocol="standard")
