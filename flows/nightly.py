@@ -131,6 +131,7 @@ def nightly(
 def _run(params: NightlyParams) -> dict:
     """The nightly run with validated parameters (the flow's body)."""
     started = time.perf_counter()
+    started_at = dt.datetime.now(dt.UTC)
     params, sources = resolve_params_from(params)
     day = resolve_run_date(params.run_date, params.timezone)
     output = output_location(params.output_dir)
@@ -141,7 +142,7 @@ def _run(params: NightlyParams) -> dict:
             runner,
             params.pipeline_config(),
             params.input_path,
-            publish=params.publish_config(output, day),
+            publish=params.publish_config(output, day, started_at),
             params_record=params.model_dump(mode="json"),
             manifest_extra={"param_sources": sources},
         )

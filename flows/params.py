@@ -329,9 +329,13 @@ class NightlyParams(ModelParams, DataParams):
             raise ValueError("eval_mode 'seed' reproduces seed 000, an ALS model: use model 'als'")
         return self
 
-    def publish_config(self, output_dir: str, run_date: dt.date) -> PublishConfig:
-        """Where the snapshot goes, with the resolved folder and date."""
-        return core_config(PublishConfig, self, output_dir=output_dir, run_date=run_date)
+    def publish_config(
+        self, output_dir: str, run_date: dt.date, started_at: dt.datetime | None = None
+    ) -> PublishConfig:
+        """Where the snapshot goes, with the resolved folder and date, and when the run began."""
+        return core_config(
+            PublishConfig, self, output_dir=output_dir, run_date=run_date, started_at=started_at
+        )
 
 
 class TuneParams(ModelParams, DataParams):

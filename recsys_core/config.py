@@ -147,3 +147,5 @@ class PublishConfig:
     run_date: dt.date
     overwrite: bool = True
     keep_last: int = 14
+    # When the run started: a date another run published after this is never replaced.
+    started_at: dt.datetime | None = None

@@ -252,6 +252,7 @@ def publish_step(
         Path(train_dir) / FACTORS_FILE,
         manifest,
         overwrite=publish.overwrite,
+        started_at=publish.started_at,
     )
     removed = apply_retention(output, publish.keep_last)
     keep = set(manifest["work_dirs"])

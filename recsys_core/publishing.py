@@ -105,18 +105,26 @@ def publish_snapshot(
     manifest: dict,
     *,
     overwrite: bool = True,
+    started_at: dt.datetime | None = None,
 ) -> tuple[Decision, str]:
     """Publish ``run_date`` as :func:`~recsys_core.snapshot.publish_decision` says; move
     ``_LATEST`` if it is the newest. Returns the decision and the snapshot's location.
 
-    ``manifest`` must hold the run's ``fingerprint``. Locally the recommendations and
+    ``manifest`` must hold the run's ``fingerprint``. A date another run published after
+    ``started_at`` is never replaced (:class:`SnapshotError`). Locally the recommendations and
     model files are hard-linked from the step folders (copied across filesystems).
     """
     store = as_store(output_dir)
     name = snapshot_name(run_date)
     _refuse_v1(store)
     recover(store)
-    decision = publish_decision(store, run_date, manifest["fingerprint"], overwrite)
+    decision = publish_decision(store, run_date, manifest["fingerprint"], overwrite, started_at)
+    if decision is Decision.CONFLICT:
+        raise SnapshotError(
+            f"{store.uri(name)} was published by another run (other input or parameters) "
+            f"after this run started at {started_at:%Y-%m-%dT%H:%M:%S%z}; not replacing it. "
+            "Run again to replace it on purpose."
+        )
     if decision in (Decision.PUBLISH, Decision.REPLACE):
         contents = snapshot_contents(
             run_date, Path(recommendations_path), metrics, Path(model_path), manifest

@@ -76,6 +76,7 @@ class Decision(enum.StrEnum):
     REPLACE = "replaced"
     UNCHANGED = "already published"
     KEEP = "skipped: already published from other input or parameters (overwrite=false)"
+    CONFLICT = "refused: another run published this date after this run started"
 
 
 def snapshot_name(run_date: dt.date) -> str:
@@ -142,20 +143,31 @@ def _require_layout(folder: Store) -> Layout:
 
 
 def publish_decision(
-    output_dir: str | Path | Store, run_date: dt.date, fingerprint: str, overwrite: bool
+    output_dir: str | Path | Store,
+    run_date: dt.date,
+    fingerprint: str,
+    overwrite: bool,
+    started_at: dt.datetime | None = None,
 ) -> Decision:
     """The one publish policy, used by every flow (nightly, backfill).
 
     A date not yet published is published. One published from the same fingerprint (input
     sha256 + parameters + code) is left as it is. One published from anything else is
-    replaced when ``overwrite`` is true, else kept.
+    replaced when ``overwrite`` is true, else kept, unless it was published after
+    ``started_at`` (a concurrent run on other input or parameters finished first): that is
+    a conflict, never a silent replacement.
     """
     existing = read_manifest(as_store(output_dir).child(snapshot_name(run_date)))
     if existing is None:
         return Decision.PUBLISH
     if existing.get("fingerprint") == fingerprint:
         return Decision.UNCHANGED
-    return Decision.REPLACE if overwrite else Decision.KEEP
+    if not overwrite:
+        return Decision.KEEP
+    created = existing.get("created_at")
+    if started_at is not None and created and dt.datetime.fromisoformat(created) > started_at:
+        return Decision.CONFLICT
+    return Decision.REPLACE
 
 
 def latest_pointer(store: Store) -> str | None:

@@ -1,0 +1,46 @@
+"""Concurrent runs on one output, as real processes (the CLI, each with its own Prefect
+home): they never interleave, and a run never replaces a date another run published
+after it started."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from recsys_core.snapshot import published_dates, read_manifest, verify_snapshot
+from tests.conftest import ROOT
+
+SMALL = {"iterations": 2, "top_k": 5, "run_date": "2026-11-20"}
+
+
+def _start(tmp_path, name, params):
+    home = tmp_path / f"prefect-{name}"
+    home.mkdir()
+    env = {**os.environ, "PREFECT_HOME": str(home)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "flows.nightly", "--params", json.dumps(params)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_two_runs_for_one_date_with_different_parameters(synthetic_adjacency, tmp_path):
+    out = tmp_path / "out"
+    base = {**SMALL, "input_path": str(synthetic_adjacency), "output_dir": str(out)}
+    runs = {f: _start(tmp_path, str(f), {**base, "factors": f}) for f in (8, 12)}
+    results = {f: (p.wait(timeout=400), p.stdout.read(), p.stderr.read()) for f, p in runs.items()}
+    codes = sorted(code for code, _, _ in results.values())
+    assert codes == [0, 1], results
+    winner = next(f for f, (code, _, _) in results.items() if code == 0)
+    loser_err = next(err for code, _, err in results.values() if code == 1)
+    assert "was published by another run" in loser_err.strip().splitlines()[-1]
+    assert published_dates(out) == ["dt=2026-11-20"]
+    manifest = verify_snapshot(out / "dt=2026-11-20")
+    assert manifest["params"]["factors"] == winner  # the first run's snapshot, untouched
+    assert read_manifest(out / "dt=2026-11-20")["fingerprint"] == manifest["fingerprint"]
