@@ -1,4 +1,5 @@
-"""What a nightly run leaves in the Prefect UI: the metrics table and a snapshot note."""
+"""What a nightly run leaves in the Prefect UI: the metrics table, a snapshot note and the
+quality gate's verdict."""
 
 from __future__ import annotations
 
@@ -17,10 +18,29 @@ def report_run(timings: list[dict], metrics: dict, published: dict, flow_s: floa
         table=metrics_rows(metrics, k),
         description="Model vs popularity baseline",
     )
+    report_gate(published["quality_gate"])
     create_markdown_artifact(
         key="nightly-snapshot",
         markdown=f"**Snapshot** `{published['snapshot']}` ({published['status']})\n\n"
         f"Flow wall time {flow_s:.2f}s\n\n```\n{timing_text}\n```\n",
+    )
+
+
+def report_gate(verdict: dict) -> None:
+    """The quality gate's verdict as the ``quality-gate`` artifact (passed, refused, forced)."""
+    state = "passed" if verdict["passed"] else "forced" if verdict.get("forced") else "refused"
+    rows = [
+        ("model", verdict["model"]),
+        ("popularity baseline", verdict["popularity"]),
+        (f"previous ({verdict['previous_snapshot']})", verdict["previous"]),
+    ]
+    table = "\n".join(f"| {name} | {'-' if v is None else f'{v:.4f}'} |" for name, v in rows)
+    reasons = "".join(f"- {reason}\n" for reason in verdict["reasons"])
+    create_markdown_artifact(
+        key="quality-gate",
+        markdown=f"**Quality gate: {state}** ({verdict['metric']}, max drop "
+        f"{verdict['max_metric_drop']:.0%})\n\n| | value |\n| --- | --- |\n{table}\n\n"
+        f"{reasons}",
     )
 
 

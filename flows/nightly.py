@@ -18,7 +18,7 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.artifacts import report_failure, report_run
+from flows.artifacts import report_failure, report_gate, report_run
 from flows.cli import flow_parser, json_object, one_line_error, run_guarded
 from flows.params import (
     DEFAULTS,
@@ -41,6 +41,7 @@ from recsys_core.errors import InputError
 from recsys_core.io.lock import output_lock
 from recsys_core.io.storage import is_uri, output_location
 from recsys_core.pipeline import run_nightly
+from recsys_core.quality_gate import QualityGateFailed
 from recsys_core.reporting import format_table, metrics_rows
 from recsys_core.tuning_pipeline import best_params_path
 from recsys_core.workdir import work_root
@@ -116,6 +117,8 @@ def nightly(
     warm_iterations: int = DEFAULTS.warm_iterations,
     overwrite: bool = DEFAULTS.overwrite,
     keep_last: int = DEFAULTS.keep_last,
+    max_metric_drop: float = DEFAULTS.max_metric_drop,
+    force_publish: bool = DEFAULTS.force_publish,
     lock_timeout_s: float = DEFAULTS.lock_timeout_s,
     params_from: ParamsFrom = DEFAULTS.params_from,
 ) -> dict:
@@ -124,6 +127,8 @@ def nightly(
     try:
         return _run(params)
     except Exception as exc:
+        if isinstance(exc, QualityGateFailed):
+            report_gate({**exc.verdict.as_dict(), "forced": False})
         report_failure("nightly", one_line_error(exc))
         raise
 

@@ -306,6 +306,19 @@ class NightlyParams(ModelParams, DataParams):
         ge=1,
         description="snapshots kept after each publish (the one `_LATEST` names is never removed)",
     )
+    max_metric_drop: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description=(
+            "quality gate: refuse to publish when validation NDCG@k falls more than this "
+            "fraction below the `_LATEST` snapshot's (or is not above popularity); the "
+            "candidate is kept in `_rejected/`"
+        ),
+    )
+    force_publish: bool = Field(
+        False, description="publish even when the quality gate refuses (the manifest says so)"
+    )
     lock_timeout_s: float = Field(
         6 * 3600,
         ge=0,

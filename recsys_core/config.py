@@ -147,5 +147,8 @@ class PublishConfig:
     run_date: dt.date
     overwrite: bool = True
     keep_last: int = 14
+    # The quality gate (recsys_core/quality_gate.py).
+    max_metric_drop: float = 0.2
+    force_publish: bool = False
     # When the run started: a date another run published after this is never replaced.
     started_at: dt.datetime | None = None

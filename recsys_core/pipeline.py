@@ -47,8 +47,16 @@ from recsys_core.matrices import (
 )
 from recsys_core.models import ModelConfig, fit_model, load_model, save_model
 from recsys_core.publishing import apply_retention, publish_snapshot
+from recsys_core.quality_gate import QualityGateFailed, judge_against_latest
 from recsys_core.scoring import recommendations_table, score_all_users
-from recsys_core.snapshot import published_dates, read_manifest, write_recommendations
+from recsys_core.snapshot import (
+    REJECTED_DIR,
+    Decision,
+    publish_decision,
+    published_dates,
+    read_manifest,
+    write_recommendations,
+)
 from recsys_core.splitting import split_interactions
 from recsys_core.training import load_factors, serving_als_config
 from recsys_core.version import core_version, git_commit
@@ -244,12 +252,29 @@ def publish_step(
     and prune work-dir folders no kept snapshot came from."""
     started = time.perf_counter()
     output = open_store(publish.output_dir)
+    metrics = read_summary(evaluate_dir)["metrics"]
+    files = (Path(score_dir) / RECOMMENDATIONS_FILE, metrics, Path(train_dir) / FACTORS_FILE)
+    verdict = judge_against_latest(output, metrics, publish.max_metric_drop)
+    forced = publish.force_publish and not verdict.passed
+    manifest = {**manifest, "quality_gate": {**verdict.as_dict(), "forced": forced}}
+    if not (verdict.passed or publish.force_publish):
+        decision = publish_decision(
+            output,
+            publish.run_date,
+            manifest["fingerprint"],
+            publish.overwrite,
+            publish.started_at,
+        )
+        # A conflict is reported as such by publish_snapshot below, not as a gate failure.
+        if decision in (Decision.PUBLISH, Decision.REPLACE):
+            rejected = output.child(REJECTED_DIR)
+            _, kept_at = publish_snapshot(rejected, publish.run_date, *files, manifest)
+            apply_retention(rejected, publish.keep_last)
+            raise QualityGateFailed(verdict, kept_at)
     decision, location = publish_snapshot(
         output,
         publish.run_date,
-        Path(score_dir) / RECOMMENDATIONS_FILE,
-        read_summary(evaluate_dir)["metrics"],
-        Path(train_dir) / FACTORS_FILE,
+        *files,
         manifest,
         overwrite=publish.overwrite,
         started_at=publish.started_at,
@@ -262,6 +287,7 @@ def publish_step(
     return {
         "status": str(decision),
         "snapshot": location,
+        "quality_gate": manifest["quality_gate"],
         "removed": removed,
         "pruned": pruned,
         "seconds": round(time.perf_counter() - started, 3),

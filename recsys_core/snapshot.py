@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 RECOMMENDATIONS_FILE = "recommendations.parquet"
+# Candidates the quality gate refused, laid out as snapshots (recsys_core/quality_gate.py).
+REJECTED_DIR = "_rejected"
 # Row groups of the recommendations file: small enough that one user's lookup reads little.
 ROW_GROUP_ROWS = 256 * 1024
 

@@ -1,0 +1,55 @@
+"""The quality gate in the nightly flow: a refused candidate goes to _rejected/, the
+published snapshot and _LATEST stay; force_publish publishes and the manifest says so."""
+
+import json
+
+import pytest
+
+from recsys_core.snapshot import published_dates, read_manifest, verify_snapshot
+
+SMALL = {"factors": 8, "iterations": 3, "top_k": 5}
+
+
+@pytest.mark.slow
+def test_a_drop_is_refused_kept_aside_and_forced_on_request(
+    prefect_harness, synthetic_adjacency, tmp_path, capsys
+):
+    from prefect.client.orchestration import get_client
+
+    from flows.nightly import main
+
+    out = tmp_path / "out"
+    base = {**SMALL, "input_path": str(synthetic_adjacency), "output_dir": str(out)}
+    assert main(["--params", json.dumps({**base, "run_date": "2026-11-19"})]) == 0
+    first = read_manifest(out / "dt=2026-11-19")
+    assert first["quality_gate"]["passed"] and not first["quality_gate"]["forced"]
+    # Make yesterday look far better than any model can be: tonight's is a >20 % drop.
+    metrics_file = out / "dt=2026-11-19" / "_metrics.json"
+    metrics = json.loads(metrics_file.read_text())
+    metrics["validation"]["ndcg@5"] = 0.99
+    metrics_file.write_text(json.dumps(metrics))
+
+    tonight = {**base, "run_date": "2026-11-20"}
+    capsys.readouterr()
+    assert main(["--params", json.dumps(tonight)]) == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "quality gate refused to publish" in error and "dropped more than 20%" in error
+    assert published_dates(out) == ["dt=2026-11-19"]
+    assert (out / "_LATEST").read_text() == "dt=2026-11-19\n"
+    rejected = out / "_rejected" / "dt=2026-11-20"
+    assert str(rejected) in error
+    assert verify_snapshot(rejected)["quality_gate"]["passed"] is False
+
+    assert main(["--params", json.dumps({**tonight, "force_publish": True})]) == 0
+    forced = read_manifest(out / "dt=2026-11-20")
+    assert forced["quality_gate"]["forced"] is True and forced["quality_gate"]["reasons"]
+    assert (out / "_LATEST").read_text() == "dt=2026-11-20\n"
+
+    async def gate_artifact():
+        async with get_client() as client:
+            return await client.read_latest_artifacts()
+
+    import asyncio
+
+    artifacts = {a.key: a for a in asyncio.run(gate_artifact())}
+    assert "**Quality gate: forced**" in artifacts["quality-gate"].data
