@@ -1,0 +1,76 @@
+"""Injected I/O faults (a test fixture, never a production flag): transient ones are
+retried and the run completes; a permanent one fails the run and leaves the published
+snapshot as it was."""
+
+import json
+
+import pytest
+
+import recsys_core.io.adjacency as adjacency
+import recsys_core.publishing as publishing
+from recsys_core.snapshot import published_dates, read_manifest, verify_snapshot
+
+SMALL = {"factors": 8, "iterations": 3, "top_k": 5, "max_metric_drop": 1.0}
+
+
+def inject_io_errors(monkeypatch, owner, name: str, times: int) -> list[int]:
+    """Make ``owner.name`` raise OSError on its first ``times`` calls; returns the call count."""
+    original, calls = getattr(owner, name), [0]
+
+    def flaky(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] <= times:
+            raise OSError(5, f"injected I/O error in {name}")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, flaky)
+    return calls
+
+
+@pytest.fixture
+def published(prefect_harness, synthetic_adjacency, tmp_path):
+    from flows.nightly import main
+
+    params = {**SMALL, "input_path": str(synthetic_adjacency), "output_dir": str(tmp_path / "out")}
+    assert main(["--params", json.dumps({**params, "run_date": "2026-11-19"})]) == 0
+    return {**params, "run_date": "2026-11-20", "factors": 12}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("owner", "name"),
+    [(publishing, "link_or_copy"), (adjacency, "read_input_bytes")],
+    ids=["first write of publish", "reading the input"],
+)
+def test_a_transient_io_error_is_retried_and_the_run_completes(
+    published, monkeypatch, tmp_path, owner, name
+):
+    from flows.nightly import main
+
+    fresh = tmp_path / "fresh.txt"  # a path of its own: the ingest step is not reused
+    fresh.write_bytes(open(published["input_path"], "rb").read())
+    calls = inject_io_errors(monkeypatch, owner, name, times=1)
+    assert main(["--params", json.dumps({**published, "input_path": str(fresh)})]) == 0
+    assert calls[0] >= 2  # failed once, then the retry went through
+    out = tmp_path / "out"
+    assert published_dates(out) == ["dt=2026-11-19", "dt=2026-11-20"]
+    verify_snapshot(out / "dt=2026-11-20")
+
+
+@pytest.mark.slow
+def test_a_permanent_io_error_fails_the_run_and_keeps_the_snapshot(
+    published, monkeypatch, tmp_path, capsys
+):
+    from flows.nightly import main
+
+    out = tmp_path / "out"
+    before = read_manifest(out / "dt=2026-11-19")
+    calls = inject_io_errors(monkeypatch, publishing, "link_or_copy", times=10**6)
+    capsys.readouterr()
+    assert main(["--params", json.dumps(published)]) == 1
+    assert calls[0] == 3  # one try and two retries
+    assert "injected I/O error" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert published_dates(out) == ["dt=2026-11-19"]
+    assert read_manifest(out / "dt=2026-11-19") == before and verify_snapshot(out / "dt=2026-11-19")
+    assert (out / "_LATEST").read_text() == "dt=2026-11-19\n"
+    assert [p.name for p in out.iterdir() if p.name.startswith(".") and p.name != ".lock"] == []
