@@ -9,8 +9,16 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from recsys_core.reporting import format_table, metrics_rows
 
 
-def report_run(timings: list[dict], metrics: dict, published: dict, flow_s: float, k: int) -> None:
-    """Log the step timings; create the ``nightly-metrics`` and ``nightly-snapshot`` artifacts."""
+def report_run(
+    timings: list[dict],
+    metrics: dict,
+    published: dict,
+    flow_s: float,
+    k: int,
+    history: list[dict],
+) -> None:
+    """Log the step timings; create the ``nightly-metrics``, ``nightly-snapshot``,
+    ``quality-gate`` and ``nightly-history`` (the last ``keep_last`` nights) artifacts."""
     timing_text = format_table(timings)
     get_run_logger().info("step timings (flow %.2fs):\n%s", flow_s, timing_text)
     create_table_artifact(
@@ -19,6 +27,11 @@ def report_run(timings: list[dict], metrics: dict, published: dict, flow_s: floa
         description="Model vs popularity baseline",
     )
     report_gate(published["quality_gate"])
+    create_table_artifact(
+        key="nightly-history",
+        table=history,
+        description="Published snapshots: validation metrics vs popularity, counts, churn",
+    )
     create_markdown_artifact(
         key="nightly-snapshot",
         markdown=f"**Snapshot** `{published['snapshot']}` ({published['status']})\n\n"

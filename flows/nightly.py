@@ -38,6 +38,7 @@ from recsys_core.config import (
     SplitStrategy,
 )
 from recsys_core.errors import InputError
+from recsys_core.history import history_rows
 from recsys_core.io.lock import output_lock
 from recsys_core.io.storage import is_uri, output_location
 from recsys_core.pipeline import run_nightly
@@ -153,7 +154,8 @@ def _run(params: NightlyParams) -> dict:
         )
     flow_s = round(time.perf_counter() - started, 3)
     metrics, published = results["evaluate"]["metrics"], results["publish"]
-    report_run(runner.timings, metrics, published, flow_s, params.top_k)
+    history = history_rows(output, params.keep_last)
+    report_run(runner.timings, metrics, published, flow_s, params.top_k, history)
     return {
         "snapshot": published["snapshot"],
         "status": published["status"],

@@ -10,6 +10,7 @@ Prefect tasks in the flow (``tasks/runner.py``), plain calls in the benchmark
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable, Mapping
@@ -18,9 +19,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from recsys_core import tuning
+from recsys_core.churn import list_churn
 from recsys_core.columns import Columns, Parts
 from recsys_core.config import (
     EvalProtocol,
@@ -37,7 +40,7 @@ from recsys_core.evaluation import evaluate
 from recsys_core.io.atomic import sha256_file, staged_folder
 from recsys_core.io.canonical import read_canonical
 from recsys_core.io.ingest import ingest, require_input_file
-from recsys_core.io.storage import is_uri, local_input, open_store
+from recsys_core.io.storage import Store, is_uri, local_input, open_store
 from recsys_core.matrices import (
     SplitArrays,
     eval_training_matrix,
@@ -55,6 +58,8 @@ from recsys_core.snapshot import (
     publish_decision,
     published_dates,
     read_manifest,
+    read_recommendations,
+    snapshot_name,
     write_recommendations,
 )
 from recsys_core.splitting import split_interactions
@@ -256,7 +261,15 @@ def publish_step(
     files = (Path(score_dir) / RECOMMENDATIONS_FILE, metrics, Path(train_dir) / FACTORS_FILE)
     verdict = judge_against_latest(output, metrics, publish.max_metric_drop)
     forced = publish.force_publish and not verdict.passed
-    manifest = {**manifest, "quality_gate": {**verdict.as_dict(), "forced": forced}}
+    manifest = {
+        **manifest,
+        "quality_gate": {**verdict.as_dict(), "forced": forced},
+        "churn": churn_since_previous(output, publish.run_date, files[0]),
+    }
+    if publish.started_at is not None:  # the run's time up to publish, for the history
+        manifest["run_seconds"] = round(
+            (dt.datetime.now(dt.UTC) - publish.started_at).total_seconds(), 3
+        )
     if not (verdict.passed or publish.force_publish):
         decision = publish_decision(
             output,
@@ -292,6 +305,17 @@ def publish_step(
         "pruned": pruned,
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def churn_since_previous(output: Store, run_date: dt.date, recommendations: Path) -> dict | None:
+    """:func:`~recsys_core.churn.list_churn` against the newest published date before
+    ``run_date`` (None when there is none)."""
+    earlier = [name for name in published_dates(output) if name < snapshot_name(run_date)]
+    if not earlier:
+        return None
+    previous = read_recommendations(output, earlier[-1].removeprefix("dt="))
+    current = pq.read_table(recommendations)
+    return {"previous": earlier[-1], **list_churn(previous, current)}
 
 
 # ---------------------------------------------------------------- the wiring
