@@ -1,5 +1,6 @@
 """Prefect flows. Importing this package sets the Prefect settings measured to matter here."""
 
+import logging
 import os
 from pathlib import Path
 
@@ -7,6 +8,11 @@ from pathlib import Path
 # API needs more than the default 20 s to start on a busy 2-core machine.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+# recsys_core logs (progress of long steps among them) go to the run logs and the UI, at
+# INFO (the root logger's WARNING would drop them).
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "recsys_core")
+logging.getLogger("recsys_core").setLevel(logging.INFO)
 
 # The CLIs share the Makefile's Prefect home (and so its cache, database and logs) unless
 # PREFECT_HOME is set: a `python -m flows.nightly` run and `make run` see the same state.

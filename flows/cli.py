@@ -56,6 +56,10 @@ def log_to_file(name: str) -> Path:
                 file_handler.setFormatter(handler.formatter)
                 logger.removeHandler(handler)
                 logger.addHandler(file_handler)
+    # Progress of long steps stays live on the console (a slow run vs a hung one).
+    live = logging.StreamHandler(sys.stderr)
+    live.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logging.getLogger("recsys_core.progress").addHandler(live)
     return path
 
 

@@ -125,6 +125,7 @@ def evaluate(
         k,
         pool_sizes=candidate_pool_sizes(seen, rank),
         block_size=rank.block_size,
+        label="evaluate",
     )
     popular_lists = [top_k_popular(popular_order, matrix, k)[0] for matrix in distinct]
     tables = {}

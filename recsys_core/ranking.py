@@ -20,6 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from recsys_core.progress import Progress
+
 
 def popularity_bias(popularity: np.ndarray, popularity_weight: float) -> np.ndarray:
     """``popularity_weight · log1p(popularity)`` in float32, as seed 000 computes it."""
@@ -215,8 +217,11 @@ def top_k_scored(
     *,
     pool_sizes: np.ndarray | None = None,
     block_size: int = 1024,
+    label: str = "top-k",
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Top-k per exclusion matrix of any model that scores a block of users at a time."""
+    """Top-k per exclusion matrix of any model that scores a block of users at a time;
+    progress is logged as ``label`` (:mod:`recsys_core.progress`)."""
+    progress = Progress(label, n_users, "users")
     k = min(k, n_items)
     results = [
         (np.empty((n_users, k), dtype=np.int32), np.empty((n_users, k), dtype=np.float32))
@@ -252,9 +257,11 @@ def top_k_scored(
             scores[:, n_items:] = -np.inf
             if pending is not None:
                 pending.result()
+                progress.update(start)
             pending = helper.submit(finish, start, scores, masks[number % 2])
         if pending is not None:
             pending.result()
+        progress.update(n_users)
     return results
 
 

@@ -49,6 +49,7 @@ def score_all_users(
         rank.top_k,
         pool_sizes=candidate_pool_sizes(user_items, rank),
         block_size=rank.block_size,
+        label="score",
     )[0]
 
 

@@ -17,6 +17,7 @@ from recsys_core.config import ALSConfig, ServingConfig
 from recsys_core.ranking import BlockScorer, gemm_scorer
 
 log = logging.getLogger(__name__)
+progress = logging.getLogger("recsys_core.progress")  # every sweep: a long fit shows life
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,18 +95,24 @@ def fit_als(
                     f"got {initial_item_factors.shape}"
                 )
             model.item_factors = np.array(initial_item_factors, dtype=np.float32, copy=True)
-        callback = None
-        if on_sweep is not None:
-            fit_seconds = [0.0]
-            users = np.asarray(model_users)
+        fit_seconds = [0.0]
+        users = np.asarray(model_users)
 
-            def callback(iteration: int, seconds: float, _loss: float | None) -> None:
-                fit_seconds[0] += seconds
-                on_sweep(
-                    iteration + 1,
-                    fit_seconds[0],
-                    Factors(model.user_factors, model.item_factors, model_users=users),
-                )
+        def callback(iteration: int, seconds: float, _loss: float | None) -> None:
+            fit_seconds[0] += seconds
+            done = iteration + 1
+            eta = fit_seconds[0] / done * (config.iterations - done)
+            progress.info(
+                "ALS sweep %d/%d: %.1fs (%.1fs in all), ETA %.1fs",
+                done,
+                config.iterations,
+                seconds,
+                fit_seconds[0],
+                eta,
+            )
+            if on_sweep is not None:
+                live = Factors(model.user_factors, model.item_factors, model_users=users)
+                on_sweep(done, fit_seconds[0], live)
 
         model.fit(confidence_user_items.astype(np.float32), show_progress=False, callback=callback)
     log.info(
