@@ -46,10 +46,12 @@ def backfill(
     base = NightlyParams(**{**(params or {}), "overwrite": overwrite})
     log = get_run_logger()
     output = output_location(base.output_dir)
-    _, local = fetch_input(base.input_path, work_root(output, base.work_dir))
-    run_fingerprint = fingerprint(input_checksum(local), base.pipeline_config())
+    work = work_root(output, base.work_dir)
     rows = []
     for day in dates_between(start, end):  # one nightly run per date, in order
+        # Each date's own input ({run_date}) and as-of window: what that night would see.
+        _, local = fetch_input(base.input_for(day), work)
+        run_fingerprint = fingerprint(input_checksum(local), base.pipeline_config(day))
         decision = publish_decision(output, day, run_fingerprint, overwrite)
         if decision not in (Decision.PUBLISH, Decision.REPLACE):
             rows.append({"run_date": day.isoformat(), "status": str(decision)})

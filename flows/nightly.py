@@ -23,6 +23,7 @@ from flows.cli import flow_parser, json_object, one_line_error, run_guarded
 from flows.params import (
     DEFAULTS,
     MODEL_KNOBS,
+    AsOf,
     NightlyParams,
     ParamsFrom,
     apply_best,
@@ -120,6 +121,8 @@ def nightly(
     keep_last: int = DEFAULTS.keep_last,
     max_metric_drop: float = DEFAULTS.max_metric_drop,
     force_publish: bool = DEFAULTS.force_publish,
+    as_of: AsOf = DEFAULTS.as_of,
+    lookback_days: int | None = DEFAULTS.lookback_days,
     lock_timeout_s: float = DEFAULTS.lock_timeout_s,
     params_from: ParamsFrom = DEFAULTS.params_from,
 ) -> dict:
@@ -146,8 +149,8 @@ def _run(params: NightlyParams) -> dict:
     with output_lock(output, params.lock_timeout_s, runner.work_dir):
         results = run_nightly(
             runner,
-            params.pipeline_config(),
-            params.input_path,
+            params.pipeline_config(day),
+            params.input_for(day),
             publish=params.publish_config(output, day, started_at),
             params_record=params.model_dump(mode="json"),
             manifest_extra={"param_sources": sources},

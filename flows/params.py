@@ -46,6 +46,7 @@ from recsys_core.config import (
     WeightConfig,
 )
 from recsys_core.io.storage import is_uri
+from recsys_core.io.window import as_of_window
 from recsys_core.metrics import METRIC_NAMES, metric_key
 from recsys_core.tuning import SearchMethod
 
@@ -53,6 +54,7 @@ SAMPLE_INPUT = "data/gowalla_sample.txt"
 # Where the nightly's model knobs come from: their defaults (explicit values always win),
 # or the last tuning run's best_params.json (explicit values still win).
 ParamsFrom = Literal["defaults", "best"]
+AsOf = Literal["run_date", "none"]
 
 
 class _Strict(BaseModel):
@@ -72,7 +74,11 @@ class DataParams(_Strict):
     """Where the log is and how it is read, split and evaluated (nightly and tuning)."""
 
     input_path: str = Field(
-        SAMPLE_INPUT, description="the raw log: a file path, or a URI (`s3://bucket/key`)"
+        SAMPLE_INPUT,
+        description=(
+            "the raw log: a file, a folder of files or a glob read as one log, or a URI "
+            "(`s3://bucket/key`); `{run_date}` is replaced by the run's date"
+        ),
     )
     input_format: InputFormat = Field(
         "auto",
@@ -214,15 +220,28 @@ class DataParams(_Strict):
             )
         return self
 
-    def pipeline_config(self) -> PipelineConfig:
-        """The core configs that decide a snapshot's content, each built by field name."""
+    def pipeline_config(self, run_date: dt.date | None = None) -> PipelineConfig:
+        """The core configs that decide a snapshot's content, each built by field name; with
+        ``run_date``, ingest reads only the as-of window of that date (``as_of``)."""
         hints = typing.get_type_hints(PipelineConfig)
+        extra = {IngestConfig: {"time_window": self.time_window(run_date)}}
         nested = {
-            item.name: core_config(hints[item.name], self)
+            item.name: core_config(hints[item.name], self, **extra.get(hints[item.name], {}))
             for item in dataclasses.fields(PipelineConfig)
             if dataclasses.is_dataclass(hints[item.name])
         }
         return core_config(PipelineConfig, self, **nested)
+
+    def time_window(self, run_date: dt.date | None) -> tuple[str | None, str] | None:
+        """The as-of window for ``run_date`` (None: every event; tuning reads them all)."""
+        as_of = getattr(self, "as_of", "none")
+        if run_date is None or as_of == "none":
+            return None
+        return as_of_window(run_date, self.timezone, getattr(self, "lookback_days", None))
+
+    def input_for(self, run_date: dt.date) -> str:
+        """``input_path`` with ``{run_date}`` replaced by the date (YYYY-MM-DD)."""
+        return self.input_path.replace("{run_date}", run_date.isoformat())
 
 
 class ModelParams(_Strict):
@@ -319,6 +338,16 @@ class NightlyParams(ModelParams, DataParams):
     force_publish: bool = Field(
         False, description="publish even when the quality gate refuses (the manifest says so)"
     )
+    as_of: AsOf = Field(
+        "run_date",
+        description=(
+            "`run_date`: a timestamped log is read only up to the end of the run date in "
+            "`timezone`, so a backfilled date sees what that night saw; `none`: every event"
+        ),
+    )
+    lookback_days: int | None = Field(
+        None, ge=1, description="with `as_of: run_date`, read only this many days up to it"
+    )
     lock_timeout_s: float = Field(
         6 * 3600,
         ge=0,
@@ -400,7 +429,17 @@ DERIVED: Mapping[str, Callable[[Any], Any]] = {
 }
 # Parameters the flows themselves consume (where, when, which search), not a core config.
 FLOW_ONLY = frozenset(
-    {"input_path", "run_date", "work_dir", "timezone", "eval_mode", "params_from", "lock_timeout_s"}
+    {
+        "input_path",
+        "run_date",
+        "work_dir",
+        "timezone",
+        "eval_mode",
+        "params_from",
+        "lock_timeout_s",
+        "as_of",
+        "lookback_days",
+    }
 )
 # Every core config a parameter can reach.
 PARAMETER_CONFIGS = (

@@ -54,6 +54,9 @@ class IngestConfig:
     )
     bad_rows: BadRowPolicy = "fail"
     max_bad_fraction: float = 0.01
+    # (start or None, end) as UTC ISO times: timestamped events outside are left out
+    # (recsys_core/io/window.py); None reads every event.
+    time_window: tuple[str | None, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

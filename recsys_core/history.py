@@ -14,6 +14,10 @@ REPORT_DIR = "_report"
 HISTORY_PLOT = "history.png"
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def history_rows(output_dir: str | Path | Store, last: int) -> list[dict]:
     """The newest ``last`` published snapshots, oldest first: date, model, validation
     metrics and the popularity baseline's, counts, run seconds, churn."""
@@ -30,9 +34,9 @@ def history_rows(output_dir: str | Path | Store, last: int) -> list[dict]:
             {
                 "date": name.removeprefix("dt="),
                 "model": manifest["params"].get("model", "als"),
-                f"recall@{k}": validation.get(metric_key("recall", k)),
-                f"ndcg@{k}": validation.get(metric_key("ndcg", k)),
-                f"pop ndcg@{k}": popularity.get(metric_key("ndcg", k)),
+                f"recall@{k}": _rounded(validation.get(metric_key("recall", k))),
+                f"ndcg@{k}": _rounded(validation.get(metric_key("ndcg", k))),
+                f"pop ndcg@{k}": _rounded(popularity.get(metric_key("ndcg", k))),
                 "users": manifest["rows"]["users"],
                 "items": manifest["rows"]["items"],
                 "interactions": manifest["rows"]["interactions"],

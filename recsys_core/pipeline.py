@@ -39,7 +39,7 @@ from recsys_core.errors import InputError
 from recsys_core.evaluation import evaluate
 from recsys_core.io.atomic import sha256_file, staged_folder
 from recsys_core.io.canonical import read_canonical
-from recsys_core.io.ingest import ingest, require_input_file
+from recsys_core.io.ingest import ingest, input_files
 from recsys_core.io.storage import Store, is_uri, local_input, open_store
 from recsys_core.matrices import (
     SplitArrays,
@@ -96,7 +96,7 @@ def ingest_step(staging: Path, *, input_path: str, input_sha256: str, config: In
     rejected = staging.parent / f"rejected-{input_sha256[:16]}.parquet"
     summary = asdict(ingest(input_path, staging, config, rejected_path=rejected))
     # The run is keyed and fingerprinted on input_sha256: what was read must be that.
-    if sha256_file(input_path) != input_sha256:
+    if input_checksum(input_path) != input_sha256:
         raise InputError(
             input_path,
             "an input that does not change while the run reads it",
@@ -388,8 +388,13 @@ def fetch_input(input_path: str | Path, work_dir: str | Path) -> tuple[str, str]
 
 
 def input_checksum(input_path: str | Path) -> str:
-    """sha256 of the input file; a missing input fails with an :class:`InputError`."""
-    return sha256_file(require_input_file(Path(input_path)))
+    """sha256 of the input: of the file, or for a folder or glob of each file's name and
+    sha256 in reading order. A missing input fails with an :class:`InputError`."""
+    files = input_files(input_path)
+    if len(files) == 1 and Path(input_path).is_file():
+        return sha256_file(files[0])
+    listing = "".join(f"{path.name}\0{sha256_file(path)}\n" for path in files)
+    return hashlib.sha256(listing.encode()).hexdigest()
 
 
 def run_nightly(
@@ -463,6 +468,8 @@ def run_nightly(
         # Step folders this snapshot came from: work-dir pruning keeps these.
         "work_dirs": [step["dir"] for step in results.values()],
         **(manifest_extra or {}),
+        "input_files": results["ingest"]["files"],
+        "window": results["ingest"]["window"],
         "rows": {
             "interactions": results["ingest"]["rows"],
             "users": results["ingest"]["users"],

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import glob
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from recsys_core.columns import Columns
@@ -27,7 +31,9 @@ QUARANTINE_FILE = "quarantine.parquet"
 class IngestSummary:
     """What ingest did, small enough to pass between tasks."""
 
-    source: str  # the file read, named by later steps' input errors
+    source: str  # the input as given, named by later steps' input errors
+    files: list[str]  # every file read, in reading order
+    window: dict | None  # the as-of window applied, with the events it left out
     input_format: str
     rows: int
     users: int
@@ -50,6 +56,75 @@ def detect_format(path: Path, config: IngestConfig) -> tuple[str, str]:
             return "events", f"it has the event column {config.event_col!r}"
         return "parquet", f"it has no event column {config.event_col!r} (event_col)"
     return "adjacency", f"its extension is {suffix or 'missing'!r}, not .csv/.tsv/.parquet"
+
+
+def input_files(location: str | Path) -> list[Path]:
+    """The files an input names: a file; a folder (its files by name, skipping names that
+    start with ``.`` or ``_``); or a glob (``logs/*.csv``)."""
+    text = str(location)
+    path = Path(text)
+    if any(char in text for char in "*?["):
+        files = sorted(p for p in map(Path, glob.glob(text)) if p.is_file())
+    elif path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.name[0] not in "._")
+    else:
+        return [require_input_file(path)]
+    if not files:
+        raise InputError(text, "at least one input file in the folder or matching the glob")
+    return files
+
+
+def read_inputs(files: list[Path], config: IngestConfig) -> tuple[str, RawRead]:
+    """Read every file as one log, in order: positions run on across files; bad rows carry
+    their file (``file`` column) when there are several."""
+    parts = [(path, *read_any(path, config)) for path in files]
+    first_path, fmt, first = parts[0]
+    if len(parts) == 1:
+        return fmt, first
+    rows, bad, offset = [], [], 0
+    for path, got_fmt, read in parts:
+        if got_fmt != fmt or read.rows.schema.names != first.rows.schema.names:
+            raise InputError(
+                str(path),
+                f"the same format and columns as {first_path.name} ({fmt}: "
+                f"{', '.join(first.rows.schema.names)})",
+                got=f"{got_fmt}: {', '.join(read.rows.schema.names)}",
+            )
+        positions = pc.add(read.rows.column(Columns.POSITION), offset)
+        column = read.rows.schema.get_field_index(Columns.POSITION)
+        rows.append(read.rows.set_column(column, Columns.POSITION, positions))
+        files_column = pa.array([str(path)] * read.bad.num_rows, pa.string())
+        bad.append(read.bad.append_column("file", files_column))
+        offset += read.units
+    merged = RawRead(
+        rows=pa.concat_tables(rows),
+        bad=pa.concat_tables(bad),
+        units=offset,
+        line_label=first.line_label,
+    )
+    return fmt, merged
+
+
+def apply_window(
+    rows: pa.Table, window: tuple[str | None, str] | None
+) -> tuple[pa.Table, dict | None]:
+    """Keep events with ``start <= timestamp < end``; a log without timestamps is kept whole
+    (the window cannot apply, and the summary says so)."""
+    if window is None:
+        return rows, None
+    start, end = window
+    record = {"start": start, "end": end}
+    if Columns.TIMESTAMP not in rows.schema.names:
+        return rows, {**record, "applied": False, "left_out": 0, "reason": "no timestamps"}
+    stamps = rows.column(Columns.TIMESTAMP)
+    unit = stamps.type
+    keep = pc.less(stamps, pa.scalar(dt.datetime.fromisoformat(end), unit))
+    if start is not None:
+        keep = pc.and_(
+            keep, pc.greater_equal(stamps, pa.scalar(dt.datetime.fromisoformat(start), unit))
+        )
+    kept = rows.filter(keep)
+    return kept, {**record, "applied": True, "left_out": rows.num_rows - kept.num_rows}
 
 
 def require_input_file(path: Path) -> Path:
@@ -98,21 +173,27 @@ def ingest(
     then the bad rows go to ``rejected_path`` instead when given (``out_dir`` may be a
     staging folder that a failure removes). Nothing canonical is written when ingest fails.
     """
-    path, out_dir = Path(path), Path(out_dir)
-    fmt, read = read_any(path, config)
-    bad = read.bad.sort_by(Columns.LINE)
+    out_dir = Path(out_dir)
+    files = input_files(path)
+    fmt, read = read_inputs(files, config)
+    bad = (
+        read.bad.sort_by([("file", "ascending"), (Columns.LINE, "ascending")])
+        if ("file" in read.bad.schema.names)
+        else read.bad.sort_by(Columns.LINE)
+    )
     quarantine_path = None
     if bad.num_rows:
         first = bad.slice(0, 1).to_pylist()[0]
         where = {read.line_label: first[Columns.LINE]} if first[Columns.LINE] > 0 else {}
+        named = Path(first.get("file") or files[0])  # the file the first bad row is in
         if config.bad_rows == "fail":
             raise InputError(
-                str(path),
+                str(named),
                 first[Columns.REASON].removeprefix("expected "),
                 column=first[Columns.COLUMN] or None,
                 got=first[Columns.RAW],
                 # A first-line failure is where a wrong format shows (a header, a CSV).
-                hint=format_hint(path, config) if first[Columns.LINE] <= 1 else None,
+                hint=format_hint(named, config) if first[Columns.LINE] <= 1 else None,
                 **where,
             )
         fraction = bad.num_rows / max(read.units, 1)
@@ -127,12 +208,14 @@ def ingest(
         )
         if too_many:
             raise TooManyBadRows(
-                str(path),
+                str(named),
                 f"at most {config.max_bad_fraction:.2%} bad {read.line_label}s "
                 f"(got {bad.num_rows} of {read.units}, {fraction:.2%}; see {quarantine_path})",
                 **where,
                 column=first[Columns.COLUMN] or None,
             )
+    rows, window = apply_window(read.rows, config.time_window)
+    read = RawRead(rows=rows, bad=read.bad, units=read.units, line_label=read.line_label)
     if read.rows.num_rows == 0:
         raise InputError(str(path), "at least one interaction (user with at least one item)")
     canonical = build_canonical(read.rows)
@@ -153,6 +236,8 @@ def ingest(
     )
     return IngestSummary(
         source=str(path),
+        files=[str(f) for f in files],
+        window=window,
         input_format=fmt,
         rows=read.rows.num_rows,
         users=canonical.n_users,
