@@ -26,7 +26,7 @@ run tune backfill: export PREFECT_API_URL ?= $(LOCAL_API)
 endif
 
 .PHONY: install run tune test test-fast lint format bench clean server deploy worker backfill \
-	migrate
+	migrate report
 
 install: $(STAMP)  ## virtual environment in .venv with pinned dependencies (quick when done)
 	@mkdir -p "$$PREFECT_HOME"  # Prefect cannot create it when its parent is missing
@@ -79,6 +79,9 @@ worker: install  ## a process worker on the pool (Ctrl-C twice, or kill, to stop
 backfill: install  ## make backfill START=2026-11-18 END=2026-11-20 [OVERWRITE=1] [PARAMS='{...}']
 	$(PY) -m flows.backfill --start $(START) --end $(END) $(if $(OVERWRITE),--overwrite) \
 		--params '$(PARAMS)'
+
+report: install  ## make report OUTPUT_DIR=out: history table of published nights + _report/history.png
+	$(PY) -m flows.report $(OUTPUT_DIR)
 
 migrate: install  ## make migrate OUTPUT_DIR=out: a schema v1 output folder to v2, in place
 	$(PY) -m recsys_core.migrate $(OUTPUT_DIR)
