@@ -39,7 +39,7 @@ from recsys_core.errors import InputError
 from recsys_core.evaluation import evaluate
 from recsys_core.io.atomic import sha256_file, staged_folder
 from recsys_core.io.canonical import read_canonical
-from recsys_core.io.ingest import ingest, input_files
+from recsys_core.io.ingest import has_timestamps, ingest, input_files
 from recsys_core.io.storage import Store, is_uri, local_input, open_store
 from recsys_core.matrices import (
     SplitArrays,
@@ -412,9 +412,16 @@ def run_nightly(
     """
     source, local = fetch_input(input_path, run.work_dir)
     input_sha = input_checksum(local)
+    ingest_config, uncut = configs.ingest, None
+    if ingest_config.time_window is not None and not has_timestamps(local, ingest_config):
+        # No event times, nothing to cut: leave the date out of the step keys, so an
+        # unchanged log is not re-ingested (and everything after it refit) every date.
+        start, end = ingest_config.time_window
+        uncut = {"start": start, "end": end, "applied": False, "reason": "no timestamps"}
+        ingest_config = replace(ingest_config, time_window=None)
     results: dict[str, dict] = {}
     results["ingest"] = run(
-        "ingest", input_path=local, input_sha256=input_sha, config=configs.ingest
+        "ingest", input_path=local, input_sha256=input_sha, config=ingest_config
     )
     results["split"] = run("split", ingest_dir=results["ingest"]["dir"], config=configs.split)
     split_dir = results["split"]["dir"]
@@ -469,7 +476,7 @@ def run_nightly(
         "work_dirs": [step["dir"] for step in results.values()],
         **(manifest_extra or {}),
         "input_files": results["ingest"]["files"],
-        "window": results["ingest"]["window"],
+        "window": results["ingest"]["window"] or uncut,
         "rows": {
             "interactions": results["ingest"]["rows"],
             "users": results["ingest"]["users"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import gzip
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +126,22 @@ def apply_window(
         )
     kept = rows.filter(keep)
     return kept, {**record, "applied": True, "left_out": rows.num_rows - kept.num_rows}
+
+
+def has_timestamps(location: str | Path, config: IngestConfig) -> bool:
+    """Whether the input carries event times (so an as-of window can cut it), judged from
+    its first file's format and header, without reading the rows."""
+    path = input_files(location)[0]
+    fmt, _ = detect_format(path, config)
+    if fmt == "adjacency":
+        return False
+    if format_suffix(path) in {".parquet", ".pq"}:
+        wanted = config.timestamp_col if fmt == "events" else Columns.TIMESTAMP
+        return wanted in pq.read_schema(path).names
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as handle:
+        header = handle.readline().decode("utf-8", errors="replace")
+    return config.timestamp_col in header
 
 
 def require_input_file(path: Path) -> Path:

@@ -79,3 +79,18 @@ def test_a_run_date_template_reads_that_dates_file(prefect_harness, tmp_path):
     manifest = read_manifest(tmp_path / "out" / "dt=2026-11-16")
     assert manifest["input_files"] == [str(logs / "dt=2026-11-16" / "events.csv")]
     assert manifest["rows"]["interactions"] == 40 * 2 * 7
+
+
+@pytest.mark.slow
+def test_a_log_without_timestamps_is_reused_across_dates(
+    prefect_harness, synthetic_adjacency, tmp_path
+):
+    from flows.nightly import nightly
+
+    params = {**SMALL, "input_path": str(synthetic_adjacency), "output_dir": str(tmp_path / "o")}
+    nightly(**params, run_date=dt.date(2026, 11, 15))
+    second = nightly(**params, run_date=dt.date(2026, 11, 16))
+    states = {row["step"]: row["state"] for row in second["timings"]}
+    assert {states[s] for s in ("ingest", "split", "train-eval", "score")} == {"Cached"}
+    window = read_manifest(tmp_path / "o" / "dt=2026-11-16")["window"]
+    assert window["applied"] is False and window["reason"] == "no timestamps"
