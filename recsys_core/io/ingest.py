@@ -234,7 +234,15 @@ def ingest(
     rows, window = apply_window(read.rows, config.time_window)
     read = RawRead(rows=rows, bad=read.bad, units=read.units, line_label=read.line_label)
     if read.rows.num_rows == 0:
-        raise InputError(str(path), "at least one interaction (user with at least one item)")
+        hint = None
+        if window and window["left_out"]:
+            hint = (
+                f"all {window['left_out']} events fall outside the as-of window "
+                f"[{window['start']}, {window['end']}); check run_date, or set as_of to none"
+            )
+        raise InputError(
+            str(path), "at least one interaction (user with at least one item)", hint=hint
+        )
     canonical = build_canonical(read.rows)
     if canonical.n_users < 2 or canonical.n_items < 2:
         # One user has no neighbours to learn from; one item leaves nothing to recommend.

@@ -79,3 +79,11 @@ def test_a_bad_row_in_a_later_file_names_that_file(tmp_path):
     with pytest.raises(InputError) as raised:
         ingest(logs, tmp_path / "out", IngestConfig())
     assert str(raised.value).startswith(f"{logs / '2.csv'}, line 3, column 'Timestamp'")
+
+
+def test_a_window_that_leaves_out_every_event_says_so(tmp_path):
+    source = tmp_path / "e.csv"
+    source.write_text(_events([("a", "x", "2026-12-01"), ("b", "y", "2026-12-02")]))
+    window = as_of_window(dt.date(2026, 11, 15), "UTC")
+    with pytest.raises(InputError, match="all 2 events fall outside the as-of window"):
+        ingest(source, tmp_path / "out", IngestConfig(time_window=window))
