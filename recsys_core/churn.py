@@ -28,6 +28,10 @@ def list_churn(previous: pa.Table, current: pa.Table) -> dict:
     >>> list_churn(prev, cur)["mean_jaccard"], list_churn(prev, cur)["first_item_changed"]
     (1.0, 1.0)
     """
+    for column in (USER, ITEM):
+        types = previous.schema.field(column).type, current.schema.field(column).type
+        if types[0] != types[1]:  # other ids altogether (a new input): nothing to compare
+            return {"comparable": False, "reason": f"{column} was {types[0]}, is {types[1]}"}
     prev_users = pc.unique(previous.column(USER))
     cur_users = pc.unique(current.column(USER))
     common = pc.filter(cur_users, pc.is_in(cur_users, value_set=prev_users))

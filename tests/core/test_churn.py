@@ -29,3 +29,8 @@ def test_churn_worked_by_hand():
 def test_no_common_user_has_no_overlap_figures():
     got = list_churn(_lists([("a", [1, 2])]), _lists([("b", [1, 2])]))
     assert got["mean_jaccard"] is None and got["new_users"] == 1 and got["removed_users"] == 1
+
+
+def test_lists_with_other_id_types_are_not_compared():
+    got = list_churn(_lists([(1, [1, 2])]), _lists([("a", [1, 2])]))
+    assert got == {"comparable": False, "reason": "user_id was int64, is string"}

@@ -51,7 +51,7 @@ def _interactions_parquet(weights: list[float]) -> bytes:
 # name -> (file name, content (None: do not create), extra params, expected text, where)
 ERRORS = {
     "missing file": ("absent.txt", None, {}, "an existing input file", None),
-    "a directory": ("folder.txt", "DIR", {}, "an existing input file", None),
+    "an empty directory": ("folder", "DIR", {}, "at least one input file in the folder", None),
     "empty file": ("empty.txt", b"", {}, "at least one interaction", None),
     "header only": ("h.csv", HEADER.encode(), {}, "at least one interaction", None),
     "non-integer id": ("a.txt", ADJACENCY + "99 4 x\n", {}, "an integer id", "line 25"),
