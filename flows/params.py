@@ -233,11 +233,8 @@ class DataParams(_Strict):
         return core_config(PipelineConfig, self, **nested)
 
     def time_window(self, run_date: dt.date | None) -> tuple[str | None, str] | None:
-        """The as-of window for ``run_date`` (None: every event; tuning reads them all)."""
-        as_of = getattr(self, "as_of", "none")
-        if run_date is None or as_of == "none":
-            return None
-        return as_of_window(run_date, self.timezone, getattr(self, "lookback_days", None))
+        """The as-of window for ``run_date``: None, every event (tuning reads them all)."""
+        return None
 
     def input_for(self, run_date: dt.date) -> str:
         """``input_path`` with ``{run_date}`` replaced by the date (YYYY-MM-DD)."""
@@ -370,6 +367,12 @@ class NightlyParams(ModelParams, DataParams):
         if self.eval_mode == "seed" and self.model != "als":
             raise ValueError("eval_mode 'seed' reproduces seed 000, an ALS model: use model 'als'")
         return self
+
+    def time_window(self, run_date: dt.date | None) -> tuple[str | None, str] | None:
+        """The as-of window for ``run_date`` (``as_of``, ``lookback_days``, ``timezone``)."""
+        if run_date is None or self.as_of == "none":
+            return None
+        return as_of_window(run_date, self.timezone, self.lookback_days)
 
     def publish_config(
         self, output_dir: str, run_date: dt.date, started_at: dt.datetime | None = None
