@@ -26,7 +26,8 @@ def report_run(
         table=metrics_rows(metrics, k),
         description="Model vs popularity baseline",
     )
-    report_gate(published["quality_gate"])
+    if published["quality_gate"] is not None:  # None: a rerun that published nothing
+        report_gate(published["quality_gate"])
     create_table_artifact(
         key="nightly-history",
         table=history,

@@ -259,31 +259,11 @@ def publish_step(
     output = open_store(publish.output_dir)
     metrics = read_summary(evaluate_dir)["metrics"]
     files = (Path(score_dir) / RECOMMENDATIONS_FILE, metrics, Path(train_dir) / FACTORS_FILE)
-    verdict = judge_against_latest(output, metrics, publish.max_metric_drop)
-    forced = publish.force_publish and not verdict.passed
-    manifest = {
-        **manifest,
-        "quality_gate": {**verdict.as_dict(), "forced": forced},
-        "churn": churn_since_previous(output, publish.run_date, files[0]),
-    }
-    if publish.started_at is not None:  # the run's time up to publish, for the history
-        manifest["run_seconds"] = round(
-            (dt.datetime.now(dt.UTC) - publish.started_at).total_seconds(), 3
-        )
-    if not (verdict.passed or publish.force_publish):
-        decision = publish_decision(
-            output,
-            publish.run_date,
-            manifest["fingerprint"],
-            publish.overwrite,
-            publish.started_at,
-        )
-        # A conflict is reported as such by publish_snapshot below, not as a gate failure.
-        if decision in (Decision.PUBLISH, Decision.REPLACE):
-            rejected = output.child(REJECTED_DIR)
-            _, kept_at = publish_snapshot(rejected, publish.run_date, *files, manifest)
-            apply_retention(rejected, publish.keep_last)
-            raise QualityGateFailed(verdict, kept_at)
+    decision = publish_decision(
+        output, publish.run_date, manifest["fingerprint"], publish.overwrite, publish.started_at
+    )
+    if decision in (Decision.PUBLISH, Decision.REPLACE):  # a no-op rerun judges nothing
+        manifest = judged_manifest(output, publish, manifest, files)
     decision, location = publish_snapshot(
         output,
         publish.run_date,
@@ -300,11 +280,36 @@ def publish_step(
     return {
         "status": str(decision),
         "snapshot": location,
-        "quality_gate": manifest["quality_gate"],
+        "quality_gate": manifest.get("quality_gate"),
         "removed": removed,
         "pruned": pruned,
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def judged_manifest(
+    output: Store, publish: PublishConfig, manifest: dict, files: tuple[Path, dict, Path]
+) -> dict:
+    """``manifest`` with the quality gate's verdict, the churn and the run's seconds. A
+    refused candidate (without ``force_publish``) is kept in ``_rejected/`` and
+    :class:`QualityGateFailed` raised."""
+    recommendations, metrics, _ = files
+    verdict = judge_against_latest(output, metrics, publish.max_metric_drop)
+    forced = publish.force_publish and not verdict.passed
+    manifest = {
+        **manifest,
+        "quality_gate": {**verdict.as_dict(), "forced": forced},
+        "churn": churn_since_previous(output, publish.run_date, recommendations),
+    }
+    if publish.started_at is not None:  # the run's time up to publish, for the history
+        seconds = (dt.datetime.now(dt.UTC) - publish.started_at).total_seconds()
+        manifest["run_seconds"] = round(seconds, 3)
+    if not (verdict.passed or publish.force_publish):
+        rejected = output.child(REJECTED_DIR)
+        _, kept_at = publish_snapshot(rejected, publish.run_date, *files, manifest)
+        apply_retention(rejected, publish.keep_last)
+        raise QualityGateFailed(verdict, kept_at)
+    return manifest
 
 
 def churn_since_previous(output: Store, run_date: dt.date, recommendations: Path) -> dict | None:
