@@ -12,6 +12,8 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 # recsys_core logs (progress of long steps among them) go to the run logs and the UI, at
 # INFO (the root logger's WARNING would drop them).
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "recsys_core")
+# ...and outside a run (a notebook reading snapshots) they stay local, without a warning.
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 logging.getLogger("recsys_core").setLevel(logging.INFO)
 
 # The CLIs share the Makefile's Prefect home (and so its cache, database and logs) unless
