@@ -213,10 +213,18 @@ class DataParams(_Strict):
         if is_uri(self.input_path) or is_uri(self.output_dir):
             return self
         source, output = Path(self.input_path).resolve(), Path(self.output_dir).resolve()
-        if output in (source, source.parent) or output in source.parents:
+        # A folder or glob input reads what is under its folder: the output stays out of it.
+        folder_input = source.is_dir() or any(char in self.input_path for char in "*?[")
+        base = source if source.is_dir() else source.parent
+        if (
+            output in (source, base)
+            or output in source.parents
+            or (folder_input and base in output.parents)
+        ):
             raise ValueError(
-                f"output_dir {self.output_dir!r} must not be input_path's folder or contain "
-                f"input_path ({self.input_path!r}): use a folder of its own, e.g. 'recs'"
+                f"output_dir {self.output_dir!r} must not be input_path's folder, contain "
+                f"input_path ({self.input_path!r}) or lie inside a folder input: use a "
+                "folder of its own, e.g. 'recs'"
             )
         return self
 
