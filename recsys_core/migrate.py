@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from recsys_core.io.atomic import fsync_dir, replace_bytes
+from recsys_core.io.atomic import fsync_dir, json_text, replace_bytes
 from recsys_core.io.lock import output_lock
 from recsys_core.snapshot import SCHEMA_VERSION, V1, V2, snapshot_folders
 
@@ -37,8 +37,7 @@ def _migrate_folder(folder: Path) -> None:
         "sizes": {name: (folder / name).stat().st_size for name in files},
         "migrated_from_schema": V1.schema_version,
     }
-    text = json.dumps(migrated, indent=2, sort_keys=True) + "\n"
-    replace_bytes(folder / V2.manifest, text.encode())
+    replace_bytes(folder / V2.manifest, json_text(migrated).encode())
     replace_bytes(folder / V2.marker, b"migrated from schema v1\n")
 
 

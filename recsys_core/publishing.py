@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import os
 import re
@@ -33,6 +32,7 @@ from recsys_core.io.atomic import (
     fsync_dir,
     fsync_tree,
     hidden_sibling,
+    json_text,
     link_or_copy,
     sha256_file,
 )
@@ -58,10 +58,6 @@ _LEFTOVER = re.compile(r"^\.(staging|retired|write|replaced)-(.+)-[0-9a-f]{32}$"
 Content = Path | bytes  # a local file to place, or bytes to write
 
 
-def _json_bytes(payload: dict) -> bytes:
-    return (json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n").encode()
-
-
 def _digest(content: Content) -> tuple[str, int]:
     if isinstance(content, Path):
         return sha256_file(content), content.stat().st_size
@@ -78,7 +74,7 @@ def snapshot_contents(
     """Every file of a snapshot, in commit order: data, ``_manifest.json``, ``_SUCCESS``."""
     data: list[tuple[str, Content]] = [
         (V2.model, model_path),
-        (V2.metrics, _json_bytes(metrics)),
+        (V2.metrics, json_text(metrics).encode()),
         (RECOMMENDATIONS_FILE, recommendations_path),
     ]
     digests = {name: _digest(content) for name, content in data}
@@ -93,7 +89,7 @@ def snapshot_contents(
         "sizes": {name: size for name, (_, size) in digests.items()},
         "rows": {**manifest.get("rows", {}), "recommendations": rows},
     }
-    return [*data, (V2.manifest, _json_bytes(full_manifest)), (V2.marker, created.encode())]
+    return [*data, (V2.manifest, json_text(full_manifest).encode()), (V2.marker, created.encode())]
 
 
 def publish_snapshot(

@@ -5,7 +5,6 @@ part for the chosen trial only. *How* steps run is the caller's ``StepRunner``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from recsys_core.config import PipelineConfig
-from recsys_core.io.atomic import replace_text
+from recsys_core.io.atomic import json_text, replace_text
 from recsys_core.metrics import METRIC_NAMES, metric_key
 from recsys_core.pipeline import StepRunner, fetch_input, input_checksum
 from recsys_core.tuning import (
@@ -151,5 +150,5 @@ def write_tuning(
         "input_path": outcome["input_path"],
     }
     path = best_params_path(output_dir)
-    replace_text(path, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+    replace_text(path, json_text(payload))
     return {"leaderboard": leaderboard, "best_params": path, "folder": folder}

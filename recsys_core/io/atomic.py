@@ -11,22 +11,38 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 SUCCESS = "_SUCCESS"
 
 
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes."""
+# Read and copy size for streamed files (hashing, uploads, downloads).
+CHUNK = 1 << 20
+
+
+def sha256_stream(handle: BinaryIO) -> str:
+    """Hex sha256 of everything left in a binary stream, read a chunk at a time."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
+    while block := handle.read(CHUNK):
+        digest.update(block)
     return digest.hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    with open(path, "rb") as handle:
+        return sha256_stream(handle)
+
+
+def json_text(payload: dict) -> str:
+    """The JSON files this project writes: indented, keys sorted, newline-terminated."""
+    return json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n"
 
 
 def is_complete(folder: str | Path) -> bool:

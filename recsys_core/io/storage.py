@@ -21,9 +21,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from recsys_core.errors import InputError
-from recsys_core.io.atomic import link_or_copy, replace_bytes
-
-_CHUNK = 1 << 20
+from recsys_core.io.atomic import CHUNK, link_or_copy, replace_bytes, sha256_stream
 
 
 def is_uri(location: str | Path) -> bool:
@@ -87,9 +85,6 @@ class Store:
     def is_file(self, *parts: str) -> bool:
         return self.fs.get_file_info(self.path(*parts)).type == pafs.FileType.File
 
-    def exists(self, *parts: str) -> bool:
-        return self.fs.get_file_info(self.path(*parts)).type != pafs.FileType.NotFound
-
     def list_dir(self, *parts: str) -> list[pafs.FileInfo]:
         """Entries directly under ``parts`` (empty when it does not exist)."""
         selector = pafs.FileSelector(self.path(*parts), allow_not_found=True)
@@ -101,11 +96,8 @@ class Store:
 
     def sha256(self, *parts: str) -> str:
         """Hex sha256 of one file, streamed."""
-        digest = hashlib.sha256()
         with self.fs.open_input_stream(self.path(*parts)) as handle:
-            while block := handle.read(_CHUNK):
-                digest.update(block)
-        return digest.hexdigest()
+            return sha256_stream(handle)
 
     def write_bytes(self, data: bytes, *parts: str) -> None:
         """Replace one file whole: write + fsync + rename locally, one PUT on an object
@@ -122,14 +114,14 @@ class Store:
             link_or_copy(source, self.local_path(*parts))
             return
         with open(source, "rb") as src, self.fs.open_output_stream(self.path(*parts)) as dst:
-            while block := src.read(_CHUNK):
+            while block := src.read(CHUNK):
                 dst.write(block)
 
     def get_file(self, target: Path, *parts: str) -> None:
         """Download one file to a local path (written beside it, then renamed)."""
         partial = target.with_name(f".{target.name}.partial")
         with self.fs.open_input_stream(self.path(*parts)) as src, open(partial, "wb") as dst:
-            while block := src.read(_CHUNK):
+            while block := src.read(CHUNK):
                 dst.write(block)
         os.replace(partial, target)
 
