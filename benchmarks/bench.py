@@ -62,18 +62,57 @@ def progress(message: str) -> None:
 
 def core_steps(input_path: Path, work: Path, params: NightlyParams) -> dict[str, dict]:
     """The flow's own steps and wiring (``run_nightly``), in this process, from the same
-    parameter object; seconds and peak RSS per step, and each step's inputs for reruns."""
+    parameter object; seconds and peak RSS per step (a step run more than once, as an
+    ensemble's fits are: summed), each step's folder, and the evaluation metrics."""
     rows: dict[str, dict] = {}
 
     def measured(step: str, call):
         result, seconds, peak = measure(call)
-        rows[step] = {"seconds": round(seconds, 3), "peak_rss_mb": round(peak, 1)}
+        row = rows.setdefault(step, {"seconds": 0.0, "peak_rss_mb": 0.0})
+        row["seconds"] = round(row["seconds"] + seconds, 3)
+        row["peak_rss_mb"] = max(row["peak_rss_mb"], round(peak, 1))
         return result
 
     results = run_nightly(LocalRunner(work, measure=measured), params.pipeline_config(), input_path)
     rows["ingest"]["interactions"] = results["ingest"]["rows"]
     rows["_dirs"] = {name: result["dir"] for name, result in results.items()}
+    rows["_metrics"] = results["evaluate"]["metrics"]
     return rows
+
+
+# The model table (README, Models): each family on the random_ratio validation split of the
+# input; the tuned ALS knobs are the Gowalla tuning run's choice (README, Tuning).
+TUNED_ALS = {"factors": 256, "alpha": 3.0, "iterations": 10, "popularity_weight": 0.05}
+MODEL_ROWS = {
+    "ALS, seed 000's knobs": {"model": "als"},
+    "ALS, tuned": {"model": "als", **TUNED_ALS},
+    "graph filter (GF-CF)": {"model": "graph_filter"},
+    "ensemble (the default)": {},
+}
+FIT_STEPS = ("train-eval", "train-full", "blend-choose", "blend")
+
+
+def model_table(input_path: Path, work: Path, k: int = 20) -> list[dict]:
+    """Validation Recall@k / NDCG@k, fit, evaluate and score seconds and peak RSS of each
+    :data:`MODEL_ROWS` entry, each from an empty work folder (nothing reused)."""
+    table = []
+    for number, (name, overrides) in enumerate(MODEL_ROWS.items()):
+        params = NightlyParams(split_strategy="random_ratio", top_k=k, **overrides)
+        rows = core_steps(input_path, work / f"model-{number}", params)
+        metrics, _ = rows.pop("_metrics"), rows.pop("_dirs")
+        table.append(
+            {
+                "model": name,
+                f"recall@{k}": round(metrics["validation"][f"recall@{k}"], 4),
+                f"ndcg@{k}": round(metrics["validation"][f"ndcg@{k}"], 4),
+                "fit_s": round(sum(rows[s]["seconds"] for s in FIT_STEPS if s in rows), 1),
+                "evaluate_s": round(rows["evaluate"]["seconds"], 1),
+                "score_s": round(rows["score"]["seconds"], 1),
+                "peak_rss_mb": round(max(row["peak_rss_mb"] for row in rows.values())),
+            }
+        )
+        progress(f"model table: {table[-1]}")
+    return table
 
 
 def gemm_bound(full_dir: str, threads: int | None, repeat: int) -> float:
@@ -238,7 +277,8 @@ def scaling(input_path: Path, work: Path, params: NightlyParams) -> list[dict]:
     table = []
     for label, path in inputs:
         rows = core_steps(path, work / label.replace(" ", "_").replace("%", "pc"), params)
-        rows.pop("_dirs")
+        for internal in ("_dirs", "_metrics"):
+            rows.pop(internal)
         table.append(
             {
                 "input": label,
@@ -257,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="best-of for GEMM, evaluate, score")
     parser.add_argument("--skip-flow", action="store_true")
     parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--skip-models", action="store_true", help="no model table")
     args = parser.parse_args(argv)
     if not args.input.is_file():
         print(f"bench: no input at {args.input} (pass --input PATH)", file=sys.stderr)
@@ -273,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="recsys-bench-") as tmp:
         work = Path(tmp)
         rows = core_steps(args.input, work / "main", params)
-        dirs = rows.pop("_dirs")
+        dirs, _ = rows.pop("_dirs"), rows.pop("_metrics")
         progress(f"steps: {json.dumps(rows)}")
         cold_als = cold_params.pipeline_config().als
         _, cold_s, _ = measure(
@@ -316,6 +357,13 @@ def main(argv: list[str] | None = None) -> int:
             progress(f"nightly cold: {results['nightly_cold']}")
             results["nightly_cached"] = run_flow(args.input, out, home, flow_params)
             progress(f"nightly cached: {results['nightly_cached']}")
+            # The default nightly (every parameter at its default: the ensemble), cold.
+            home, out = work / "prefect-home-default", work / "flow-out-default"
+            home.mkdir()
+            results["default_nightly"] = run_flow(args.input, out, home, {})
+            progress(f"default nightly cold: {results['default_nightly']}")
+        if not args.skip_models:
+            results["models"] = model_table(args.input, work / "models")
         if not args.skip_scaling:
             small = NightlyParams(
                 **{**SEED_000, "iterations": args.scaling_iterations}, full_schedule="cold"
@@ -342,6 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     if "nightly_cold" in results:
         results["nightly_cold_s"] = results["nightly_cold"]["process_s"]
         results["nightly_cached_s"] = results["nightly_cached"]["process_s"]
+        results["default_nightly_flow_s"] = results["default_nightly"]["flow_s"]
+        results["default_nightly_cold_s"] = results["default_nightly"]["process_s"]
+        results["default_peak_rss_mb"] = results["default_nightly"]["peak_rss_mb"]
     report(results)
     out_dir = ROOT / "benchmarks" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -384,9 +435,12 @@ def report(r: dict) -> None:
         f"{r['steps']['train-full']['seconds']}s"
     )
     print(f"warm-start cost (test metrics): {json.dumps(r['warm_start_cost'])}")
-    for key in ("nightly_cold", "nightly_cached"):
+    for key in ("nightly_cold", "nightly_cached", "default_nightly"):
         if key in r:
             print(f"{key}: {json.dumps(r[key])}")
+    if "models" in r:
+        print("\nmodels (validation part of a random_ratio split of the input):")
+        print(format_table(r["models"]))
     if "scaling" in r:
         print(f"\nscaling ({r['scaling_note']}):")
         print(format_table(r["scaling"]))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from recsys_core.reporting import format_table, metrics_rows
+from recsys_core.reporting import blend_rows, format_table, metrics_rows
 
 
 def report_run(
@@ -16,9 +16,11 @@ def report_run(
     flow_s: float,
     k: int,
     history: list[dict],
+    blend: dict | None = None,
 ) -> None:
     """Log the step timings; create the ``nightly-metrics``, ``nightly-snapshot``,
-    ``quality-gate`` and ``nightly-history`` (the last ``keep_last`` nights) artifacts."""
+    ``quality-gate``, ``nightly-history`` (the last ``keep_last`` nights) and, for an
+    ensemble, ``nightly-blend`` (this run's choice of weights) artifacts."""
     timing_text = format_table(timings)
     get_run_logger().info("step timings (flow %.2fs):\n%s", flow_s, timing_text)
     create_table_artifact(
@@ -26,6 +28,12 @@ def report_run(
         table=metrics_rows(metrics, k),
         description="Model vs popularity baseline",
     )
+    if blend is not None:
+        create_table_artifact(
+            key="nightly-blend",
+            table=blend_rows(blend),
+            description="Ensemble weights: chosen on a sample of validation users, or fixed",
+        )
     if published["quality_gate"] is not None:  # None: a rerun that published nothing
         report_gate(published["quality_gate"])
     create_table_artifact(

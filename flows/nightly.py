@@ -44,7 +44,7 @@ from recsys_core.io.lock import output_lock
 from recsys_core.io.storage import is_uri, output_location
 from recsys_core.pipeline import run_nightly
 from recsys_core.quality_gate import QualityGateFailed
-from recsys_core.reporting import format_table, metrics_rows
+from recsys_core.reporting import blend_rows, format_table, metrics_rows
 from recsys_core.tuning_pipeline import best_params_path
 from recsys_core.workdir import work_root
 from tasks.runner import PrefectStepRunner
@@ -115,6 +115,10 @@ def nightly(
     gf_rank: int = DEFAULTS.gf_rank,
     gf_ideal_weight: float = DEFAULTS.gf_ideal_weight,
     gf_popularity_weight: float = DEFAULTS.gf_popularity_weight,
+    ensemble_choose: bool = DEFAULTS.ensemble_choose,
+    ensemble_als_weight: float = DEFAULTS.ensemble_als_weight,
+    ensemble_popularity_weight: float = DEFAULTS.ensemble_popularity_weight,
+    ensemble_sample_users: int = DEFAULTS.ensemble_sample_users,
     full_schedule: FullSchedule = DEFAULTS.full_schedule,
     warm_iterations: int = DEFAULTS.warm_iterations,
     overwrite: bool = DEFAULTS.overwrite,
@@ -158,7 +162,8 @@ def _run(params: NightlyParams) -> dict:
     flow_s = round(time.perf_counter() - started, 3)
     metrics, published = results["evaluate"]["metrics"], results["publish"]
     history = history_rows(output, params.keep_last)
-    report_run(runner.timings, metrics, published, flow_s, params.top_k, history)
+    blend = results.get("blend-choose")
+    report_run(runner.timings, metrics, published, flow_s, params.top_k, history, blend)
     return {
         "snapshot": published["snapshot"],
         "status": published["status"],
@@ -166,6 +171,7 @@ def _run(params: NightlyParams) -> dict:
         "metrics": metrics,
         "timings": runner.timings,
         "flow_s": flow_s,
+        "blend": blend,
     }
 
 
@@ -194,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(format_table(metrics_rows(result["metrics"], params.top_k)))
     print()
+    if result["blend"] is not None:
+        print(format_table(blend_rows(result["blend"])))
+        print()
     print(f"publish: {result['status']}")
     print(result["snapshot"])
     return 0

@@ -31,6 +31,7 @@ from recsys_core.config import (
     ALSConfig,
     BadRowPolicy,
     Bm25Direction,
+    EnsembleConfig,
     EvalMode,
     FullSchedule,
     GraphFilterConfig,
@@ -287,11 +288,12 @@ class NightlyParams(ModelParams, DataParams):
     """Every knob of the nightly run."""
 
     model: ModelFamily = Field(
-        "als",
+        "ensemble",
         description=(
-            "`als` (BM25 + ALS + popularity, seed 000) or `graph_filter` (GF-CF: linear "
-            "filter + `gf_ideal_weight` × rank-`gf_rank` ideal low-pass, plus the popularity "
-            "term; training-free; `eval_mode: seed` is ALS-only)"
+            "`ensemble` (per-user z-score blend of ALS and the graph filter, weights chosen "
+            "each run on validation, see Models), `als` (BM25 + ALS + popularity, seed 000) or "
+            "`graph_filter` (GF-CF: linear filter + `gf_ideal_weight` × rank-`gf_rank` ideal "
+            "low-pass, plus the popularity term; training-free). `eval_mode: seed` is ALS-only"
         ),
     )
     gf_rank: int = Field(
@@ -308,7 +310,25 @@ class NightlyParams(ModelParams, DataParams):
             " so `popularity_weight` does not apply to it)"
         ),
     )
-
+    ensemble_choose: bool = Field(
+        True,
+        description=(
+            "`ensemble`: choose the members' weights and the popularity weight each run on a "
+            "sample of the validation users (a single family wins when no blend beats it); "
+            "`false` uses `ensemble_als_weight` and `ensemble_popularity_weight`"
+        ),
+    )
+    ensemble_als_weight: float = Field(
+        0.7, ge=0, le=1, description="ALS's weight in a fixed blend (the graph filter: the rest)"
+    )
+    ensemble_popularity_weight: float = Field(
+        0.0,
+        ge=0,
+        description="a fixed blend's popularity weight, in z-score units per log1p(popularity)",
+    )
+    ensemble_sample_users: int = Field(
+        5000, ge=100, description="validation users the blend is chosen on"
+    )
     full_schedule: FullSchedule = Field(
         "warm",
         description=(
@@ -369,6 +389,17 @@ class NightlyParams(ModelParams, DataParams):
             " as explicit); the manifest's `param_sources` says where each knob came from"
         ),
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _seed_mode_defaults_to_als(cls, values: Any) -> Any:
+        # Seed 000 is an ALS model: under eval_mode 'seed' the default model is ALS (a
+        # model given explicitly is kept, and refused below unless it is 'als').
+        default = cls.model_fields["model"].default
+        if isinstance(values, Mapping) and values.get("eval_mode") == "seed":
+            if values.get("model", default) == default:
+                return {**values, "model": "als"}
+        return values
 
     @model_validator(mode="after")
     def _seed_mode_is_als(self) -> NightlyParams:
@@ -456,6 +487,7 @@ FLOW_ONLY = frozenset(
 PARAMETER_CONFIGS = (
     PipelineConfig,
     GraphFilterConfig,
+    EnsembleConfig,
     IngestConfig,
     SplitConfig,
     WeightConfig,

@@ -19,7 +19,7 @@ SplitStrategy = Literal["ordered", "leave_k_out", "time_cutoff", "random_ratio"]
 Bm25Direction = Literal["user_items", "item_users"]
 FullSchedule = Literal["cold", "warm"]
 # Model families (recsys_core/models.py picks the implementation).
-ModelFamily = Literal["als", "graph_filter"]
+ModelFamily = Literal["als", "graph_filter", "ensemble"]
 # The confidence matrix a model is fitted on: the evaluation model's or all data.
 TrainMatrix = Literal["eval", "full"]
 
@@ -107,6 +107,19 @@ class GraphFilterConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class EnsembleConfig:
+    """The per-user z-score blend of ALS and the graph filter (recsys_core/ensemble.py):
+    its weights and popularity term are chosen each run on a sample of the validation users
+    (``ensemble_choose``) or fixed to the values here."""
+
+    ensemble_choose: bool = True
+    ensemble_als_weight: float = 0.7
+    ensemble_popularity_weight: float = 0.0
+    ensemble_sample_users: int = 5000
+    random_state: int = 42
+
+
+@dataclass(frozen=True, slots=True)
 class ServingConfig:
     """How the serving model (all data) is fitted: ``warm`` continues the evaluation
     model's item factors for ``warm_iterations`` sweeps; ``cold`` is seed 000's full fit."""
@@ -136,10 +149,11 @@ class PipelineConfig:
     weight: WeightConfig = field(default_factory=WeightConfig)
     als: ALSConfig = field(default_factory=ALSConfig)
     graph_filter: GraphFilterConfig = field(default_factory=GraphFilterConfig)
+    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
     rank: RankConfig = field(default_factory=RankConfig)
     eval_protocol: EvalProtocol = "standard"
-    model: ModelFamily = "als"
+    model: ModelFamily = "ensemble"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -105,23 +105,22 @@ def fit_graph_filter(
     return GraphFilter(binary, right, config.gf_ideal_weight, np.asarray(model_users))
 
 
-def save_graph_filter(path: str | Path, model: GraphFilter, params_json: str) -> None:
-    """npz, no pickle: the 0/1 matrix as indptr/indices, V_k, weights and parameters."""
-    np.savez(
-        path,
-        family=np.array("graph_filter"),
-        indptr=model.user_items.indptr,
-        indices=model.user_items.indices,
-        shape=np.array(model.user_items.shape),
-        right=model.right,
-        ideal_weight=np.array(model.ideal_weight),
-        model_users=model.model_users,
-        params=np.array(params_json),
-    )
+def graph_filter_arrays(model: GraphFilter) -> dict[str, np.ndarray]:
+    """The npz entries of a graph filter (no pickle): the 0/1 matrix as indptr/indices,
+    V_k, the ideal weight and the users."""
+    return {
+        "family": np.array("graph_filter"),
+        "indptr": model.user_items.indptr,
+        "indices": model.user_items.indices,
+        "shape": np.array(model.user_items.shape),
+        "right": model.right,
+        "ideal_weight": np.array(model.ideal_weight),
+        "model_users": model.model_users,
+    }
 
 
-def graph_filter_from_npz(data) -> GraphFilter:
-    """What :func:`save_graph_filter` wrote, from an open npz."""
+def graph_filter_from_npz(data: Mapping[str, np.ndarray]) -> GraphFilter:
+    """What :func:`graph_filter_arrays` holds, from an open npz (or its entries)."""
     indices = data["indices"]
     matrix = sp.csr_matrix(
         (np.ones(len(indices), np.float32), indices, data["indptr"]), shape=tuple(data["shape"])

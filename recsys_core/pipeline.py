@@ -26,6 +26,7 @@ from recsys_core import tuning
 from recsys_core.churn import list_churn
 from recsys_core.columns import Columns, Parts
 from recsys_core.config import (
+    EnsembleConfig,
     EvalProtocol,
     IngestConfig,
     PipelineConfig,
@@ -35,6 +36,7 @@ from recsys_core.config import (
     TrainMatrix,
     WeightConfig,
 )
+from recsys_core.ensemble import Ensemble, choose_blend, fixed_blend
 from recsys_core.errors import InputError
 from recsys_core.evaluation import evaluate
 from recsys_core.io.atomic import sha256_file, staged_folder
@@ -46,11 +48,13 @@ from recsys_core.matrices import (
     eval_training_matrix,
     full_matrix,
     read_split,
+    rows_matrix,
     write_split,
 )
-from recsys_core.models import ModelConfig, fit_model, load_model, save_model
+from recsys_core.models import ModelConfig, family_name, fit_model, load_model, save_model
 from recsys_core.publishing import apply_retention, publish_snapshot
 from recsys_core.quality_gate import QualityGateFailed, judge_against_latest
+from recsys_core.ranking import item_popularity, popularity_bias
 from recsys_core.scoring import recommendations_table, score_all_users
 from recsys_core.snapshot import (
     REJECTED_DIR,
@@ -165,9 +169,7 @@ def train_step(
 
     ``warm_start_dir`` (an ALS train folder) starts from that model's item factors.
     """
-    if matrix not in _CONFIDENCE_FILES:
-        raise ValueError(f"matrix must be one of {', '.join(_CONFIDENCE_FILES)}, got {matrix!r}")
-    user_items = sp.load_npz(Path(weight_dir) / _CONFIDENCE_FILES[matrix]).tocsr()
+    user_items = _confidence_matrix(weight_dir, matrix)
     if matrix == "eval":
         users = np.load(Path(weight_dir) / EVAL_USERS_FILE, allow_pickle=False)
     else:
@@ -176,7 +178,7 @@ def train_step(
     if warm_start_dir is not None:
         initial = load_factors(Path(warm_start_dir) / FACTORS_FILE)[0].item_factors
     model = fit_model(user_items, config, users, initial_item_factors=initial)
-    save_model(staging / FACTORS_FILE, model, config)
+    save_model(staging / FACTORS_FILE, model, asdict(config))
     return {
         "model": type(config).__name__,
         "users": int(user_items.shape[0]),
@@ -185,6 +187,63 @@ def train_step(
         "iterations": getattr(config, "iterations", None),
         "warm_start": warm_start_dir,
     }
+
+
+def _confidence_matrix(weight_dir: str, matrix: TrainMatrix) -> sp.csr_matrix:
+    if matrix not in _CONFIDENCE_FILES:
+        raise ValueError(f"matrix must be one of {', '.join(_CONFIDENCE_FILES)}, got {matrix!r}")
+    return sp.load_npz(Path(weight_dir) / _CONFIDENCE_FILES[matrix]).tocsr()
+
+
+def blend_choose_step(
+    staging: Path,
+    *,
+    split_dir: str,
+    member_dirs: list[str],
+    config: EnsembleConfig,
+    top_k: int,
+    protocol: EvalProtocol,
+) -> dict:
+    """The ensemble's weights and popularity weight: chosen on a sample of the validation
+    users from the fitted evaluation models (``ensemble_choose``), or the fixed ones."""
+    members = [load_model(Path(folder) / FACTORS_FILE)[0] for folder in member_dirs]
+    names = [family_name(member) for member in members]
+    if not config.ensemble_choose:
+        return fixed_blend(names, config)
+    arrays = read_split(Path(split_dir) / SPLIT_FILE)
+    model_users, train = eval_training_matrix(arrays, protocol)
+    users = arrays.evaluated_users()
+    rows = np.searchsorted(model_users, users)
+    truth = rows_matrix(arrays, arrays.parts == Parts.VALIDATION, users)
+    popularity = item_popularity(train)
+    return choose_blend(members, names, rows, train[rows], truth, popularity, top_k, config)
+
+
+def blend_step(
+    staging: Path,
+    *,
+    weight_dir: str,
+    matrix: TrainMatrix,
+    member_dirs: Mapping[str, str],
+    weights: Mapping[str, float],
+    popularity_weight: float,
+) -> dict:
+    """The ensemble's model file: the members with a weight (family → fitted folder) and
+    the popularity term of the ``eval`` or ``full`` training matrix."""
+    popularity = item_popularity(_confidence_matrix(weight_dir, matrix))
+    loaded = [load_model(Path(member_dirs[name]) / FACTORS_FILE) for name in weights]
+    model = Ensemble(
+        tuple(member for member, _ in loaded),
+        tuple(float(weight) for weight in weights.values()),
+        popularity_bias(popularity, popularity_weight),
+    )
+    params = {
+        "members": {name: params for name, (_, params) in zip(weights, loaded, strict=True)},
+        "weights": dict(weights),
+        "popularity_weight": popularity_weight,
+    }
+    save_model(staging / FACTORS_FILE, model, params)
+    return {"model": "Ensemble", "weights": dict(weights), "popularity_weight": popularity_weight}
 
 
 def evaluate_step(
@@ -222,6 +281,8 @@ STEPS: Mapping[str, Callable[..., dict]] = {
     "evaluate": evaluate_step,
     "train-full": train_step,
     "score": score_step,
+    "blend-choose": blend_choose_step,
+    "blend": blend_step,
     "sweep-chain": tuning.sweep_chain_step,
     "trial-evaluate": tuning.trial_evaluate_step,
 }
@@ -366,17 +427,99 @@ def fingerprint(input_sha256: str, configs: PipelineConfig) -> str:
     The family not in use (ALS settings of a graph-filter run, and the reverse) is left
     out: changing it does not change the snapshot.
     """
-    unused = "als" if configs.model == "graph_filter" else "graph_filter"
-    content = {k: v for k, v in _fields(configs).items() if k != unused}
+    unused = {"als": {"graph_filter", "ensemble"}, "graph_filter": {"als", "ensemble"}}
+    content = {k: v for k, v in _fields(configs).items() if k not in unused.get(configs.model, ())}
     payload = f"{input_sha256}|{canonical_json(content)}|{core_version()}"
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def model_record(family: str, choice: dict | None) -> dict:
+    """What the manifest says about the model behind the lists: its family and, for an
+    ensemble, the blend chosen (or fixed) this run, without the whole grid."""
+    if choice is None:
+        return {"family": family}
+    left_out = {"grid", "dir", "reused", "seconds"}  # the whole grid is in the step folder
+    return {"family": family, "blend": {k: v for k, v in choice.items() if k not in left_out}}
+
+
 def ranking_config(configs: PipelineConfig) -> RankConfig:
-    """How lists are ranked: a graph filter blends popularity on its own scale."""
+    """How lists are ranked: a graph filter blends popularity on its own scale, and an
+    ensemble's model file carries its own popularity term."""
     if configs.model == "graph_filter":
         return replace(configs.rank, popularity_weight=configs.graph_filter.gf_popularity_weight)
+    if configs.model == "ensemble":
+        return replace(configs.rank, popularity_weight=0.0)
     return configs.rank
+
+
+def member_configs(configs: PipelineConfig) -> dict[str, tuple[ModelConfig, ModelConfig]]:
+    """Each single family's (evaluation, serving) fit settings. A graph filter has no
+    training schedule: its serving fit is the same SVD on all data."""
+    return {
+        "als": (configs.als, serving_als_config(configs.als, configs.serving)),
+        "graph_filter": (configs.graph_filter, configs.graph_filter),
+    }
+
+
+def _train_full(
+    run: StepRunner, configs: PipelineConfig, family: str, weight_dir: str, results: dict
+) -> dict:
+    """The serving fit of one family; a ``warm`` ALS starts from its evaluation model."""
+    eval_dir = results.get(f"train-eval:{family}", results.get("train-eval"))["dir"]
+    warm = family == "als" and configs.serving.full_schedule == "warm"
+    return run(
+        "train-full",
+        weight_dir=weight_dir,
+        matrix="full",
+        config=member_configs(configs)[family][1],
+        warm_start_dir=eval_dir if warm else None,
+    )
+
+
+def _ensemble_models(
+    run: StepRunner,
+    configs: PipelineConfig,
+    split_dir: str,
+    weight_dir: str,
+    matrix: TrainMatrix,
+    results: dict | None = None,
+) -> dict[str, dict]:
+    """The ensemble's fits and model file for ``matrix``: at ``eval``, each member's
+    evaluation fit and the blend's choice; at ``full``, the serving fits of the members the
+    choice kept. Result keys: ``train-<matrix>:<family>``, ``blend-choose``, and
+    ``train-<matrix>`` for the blended model (what evaluate and score read)."""
+    done: dict[str, dict] = {}
+    if matrix == "eval":
+        for family, (config, _) in member_configs(configs).items():
+            done[f"train-eval:{family}"] = run(
+                "train-eval", weight_dir=weight_dir, matrix="eval", config=config
+            )
+        done["blend-choose"] = run(
+            "blend-choose",
+            split_dir=split_dir,
+            member_dirs=[done[f"train-eval:{f}"]["dir"] for f in member_configs(configs)],
+            config=configs.ensemble,
+            top_k=configs.rank.top_k,
+            protocol=configs.eval_protocol,
+        )
+        choice = done["blend-choose"]
+    else:
+        choice = results["blend-choose"]
+        for family, weight in choice["weights"].items():
+            if weight > 0:
+                done[f"train-full:{family}"] = _train_full(
+                    run, configs, family, weight_dir, results
+                )
+    kept = {family: w for family, w in choice["weights"].items() if w > 0}
+    done[f"train-{matrix}"] = run(
+        "blend",
+        weight_dir=weight_dir,
+        matrix=matrix,
+        member_dirs={family: done[f"train-{matrix}:{family}"]["dir"] for family in kept},
+        weights=kept,
+        popularity_weight=choice["popularity_weight"],
+    )
+    return done
 
 
 def _fields(config: Any) -> dict[str, Any]:
@@ -434,14 +577,14 @@ def run_nightly(
         "weight", split_dir=split_dir, config=configs.weight, protocol=configs.eval_protocol
     )
     weight_dir = results["weight"]["dir"]
-    graph_filter = configs.model == "graph_filter"
     rank = ranking_config(configs)
-    results["train-eval"] = run(
-        "train-eval",
-        weight_dir=weight_dir,
-        matrix="eval",
-        config=configs.graph_filter if graph_filter else configs.als,
-    )
+    if configs.model == "ensemble":
+        results.update(_ensemble_models(run, configs, split_dir, weight_dir, "eval"))
+    else:
+        config = member_configs(configs)[configs.model][0]
+        results["train-eval"] = run(
+            "train-eval", weight_dir=weight_dir, matrix="eval", config=config
+        )
     results["evaluate"] = run(
         "evaluate",
         split_dir=split_dir,
@@ -449,19 +592,10 @@ def run_nightly(
         config=rank,
         protocol=configs.eval_protocol,
     )
-    # A graph filter has no training schedule: its serving fit is the same SVD on all data.
-    warm = configs.serving.full_schedule == "warm" and not graph_filter
-    results["train-full"] = run(
-        "train-full",
-        weight_dir=weight_dir,
-        matrix="full",
-        config=(
-            configs.graph_filter
-            if graph_filter
-            else serving_als_config(configs.als, configs.serving)
-        ),
-        warm_start_dir=results["train-eval"]["dir"] if warm else None,
-    )
+    if configs.model == "ensemble":
+        results.update(_ensemble_models(run, configs, split_dir, weight_dir, "full", results))
+    else:
+        results["train-full"] = _train_full(run, configs, configs.model, weight_dir, results)
     results["score"] = run(
         "score",
         split_dir=split_dir,
@@ -482,6 +616,7 @@ def run_nightly(
         **(manifest_extra or {}),
         "input_files": results["ingest"]["files"],
         "window": results["ingest"]["window"] or uncut,
+        "model": model_record(configs.model, results.get("blend-choose")),
         "rows": {
             "interactions": results["ingest"]["rows"],
             "users": results["ingest"]["users"],

@@ -22,6 +22,24 @@ def metrics_rows(metrics: Mapping[str, Mapping[str, float]], k: int) -> list[dic
     ]
 
 
+def blend_rows(choice: Mapping) -> list[dict]:
+    """The ensemble's choice as rows: the chosen blend, then the best of each single family,
+    on the validation sample the choice was made on (a fixed blend: one row, no metrics)."""
+
+    def row(name: str, entry: Mapping) -> dict:
+        weights = ", ".join(f"{family} {w:g}" for family, w in entry["weights"].items())
+        metrics = {key: round(value, 4) for key, value in entry.items() if "@" in key}
+        return {"blend": name, "weights": weights, "popularity": entry["popularity_weight"]} | (
+            metrics
+        )
+
+    if choice.get("fixed"):
+        return [row(f"fixed ({choice['chosen']})", choice)]
+    chosen = {**choice, **choice["validation_sample"]}
+    singles = [row(f"best {name} alone", entry) for name, entry in choice["best_single"].items()]
+    return [row(f"chosen ({choice['chosen']})", chosen), *singles]
+
+
 def format_table(rows: Sequence[Mapping]) -> str:
     """Plain fixed-width text table (columns from the first row).
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -129,20 +129,24 @@ def fit_als(
     )
 
 
+def factors_arrays(factors: Factors) -> dict[str, np.ndarray]:
+    """The npz entries of a factor model (``family`` included)."""
+    return {
+        "family": np.array("als"),
+        "user_factors": factors.user_factors,
+        "item_factors": factors.item_factors,
+        "model_users": factors.model_users,
+    }
+
+
 def save_factors(path: str | Path, factors: Factors, config: ALSConfig) -> None:
     """Write factors, their users and the ALS parameters (as JSON text) to an npz."""
-    np.savez(
-        path,
-        family=np.array("als"),
-        user_factors=factors.user_factors,
-        item_factors=factors.item_factors,
-        model_users=factors.model_users,
-        params=np.array(json.dumps(asdict(config), sort_keys=True)),
-    )
+    params = np.array(json.dumps(asdict(config), sort_keys=True))
+    np.savez(path, **factors_arrays(factors), params=params)
 
 
-def factors_from_npz(data: np.lib.npyio.NpzFile) -> Factors:
-    """The factors in an open npz written by :func:`save_factors`."""
+def factors_from_npz(data: Mapping[str, np.ndarray]) -> Factors:
+    """The factors in an open npz (or its entries) written by :func:`save_factors`."""
     return Factors(
         user_factors=data["user_factors"],
         item_factors=data["item_factors"],

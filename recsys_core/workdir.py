@@ -27,8 +27,10 @@ from recsys_core.version import core_version
 # Steps with a folder: the nightly's in order, then tuning's (publish writes into
 # output_dir instead).
 NIGHTLY_STEPS = ("ingest", "split", "weight", "train-eval", "evaluate", "train-full", "score")
+# The ensemble's own steps: choose the blend on validation, build a blended model file.
+ENSEMBLE_STEPS = ("blend-choose", "blend")
 TUNING_STEPS = ("sweep-chain", "trial-evaluate")
-STEP_NAMES = NIGHTLY_STEPS + TUNING_STEPS
+STEP_NAMES = NIGHTLY_STEPS + ENSEMBLE_STEPS + TUNING_STEPS
 
 WORK_DIR_NAME = "_work"
 INPUTS_DIR = "inputs"  # local copies of remote inputs, one per input URI, replaced each run

@@ -15,6 +15,7 @@ from prefect.states import Completed, State
 from recsys_core import pipeline
 from recsys_core.config import (
     ALSConfig,
+    EnsembleConfig,
     EvalProtocol,
     IngestConfig,
     PublishConfig,
@@ -122,6 +123,48 @@ def score_task(
     )
 
 
+@task(name="blend-choose", timeout_seconds=3600, **STEP)
+def blend_choose_task(
+    out_dir: str,
+    split_dir: str,
+    member_dirs: list[str],
+    config: EnsembleConfig,
+    top_k: int,
+    protocol: EvalProtocol,
+) -> dict:
+    """The ensemble's weights and popularity weight, chosen on validation (or fixed)."""
+    return _step(
+        "blend-choose",
+        out_dir,
+        split_dir=split_dir,
+        member_dirs=member_dirs,
+        config=config,
+        top_k=top_k,
+        protocol=protocol,
+    )
+
+
+@task(name="blend", **STEP)
+def blend_task(
+    out_dir: str,
+    weight_dir: str,
+    matrix: TrainMatrix,
+    member_dirs: dict[str, str],
+    weights: dict[str, float],
+    popularity_weight: float,
+) -> dict:
+    """The ensemble's model file from its fitted members."""
+    return _step(
+        "blend",
+        out_dir,
+        weight_dir=weight_dir,
+        matrix=matrix,
+        member_dirs=member_dirs,
+        weights=weights,
+        popularity_weight=popularity_weight,
+    )
+
+
 # Tuning tasks run mapped, in worker threads, where Prefect cannot enforce a timeout (it
 # warns for every task): they carry none.
 @task(name="sweep-chain", **STEP)
@@ -188,6 +231,8 @@ TASKS = {
     "evaluate": evaluate_task,
     "train-full": train_task,
     "score": score_task,
+    "blend-choose": blend_choose_task,
+    "blend": blend_task,
     "publish": publish_task,
     "sweep-chain": sweep_chain_task,
     "trial-evaluate": trial_evaluate_task,

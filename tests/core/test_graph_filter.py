@@ -11,6 +11,8 @@ At full rank the ideal filter r D_I^-½ V Vᵀ D_I^½ returns r itself (r D_I^-�
 row space of R̃).
 """
 
+from dataclasses import asdict
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -82,7 +84,7 @@ def test_blockwise_scores_equal_a_dense_reference():
 def test_model_file_round_trip_and_serving(tmp_path):
     config = GraphFilterConfig(gf_rank=3, gf_ideal_weight=0.3)
     model = fit_graph_filter(R, config, USERS)
-    save_model(tmp_path / "m.npz", model, config)
+    save_model(tmp_path / "m.npz", model, asdict(config))
     loaded, params = load_model(tmp_path / "m.npz")
     assert params["gf_rank"] == 3
     np.testing.assert_array_equal(_scores(loaded, USERS), _scores(model, USERS))

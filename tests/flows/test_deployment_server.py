@@ -24,7 +24,9 @@ from tests.conftest import ROOT
 
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 SMALL = {"factors": 8, "iterations": 3, "top_k": 5}
-CACHED_STEPS = ["evaluate", "ingest", "score", "split", "train", "train", "weight"]
+# Every step but publish is reused on the second run (the default model, an ensemble, adds
+# blend-choose, blend and more train tasks).
+CACHED_STEPS = {"ingest", "split", "weight", "train", "evaluate", "score", "blend-choose", "blend"}
 
 
 def test_prefect_yaml_schedule_is_the_documented_one():
@@ -150,8 +152,11 @@ def test_deploy_run_worker_cache_and_schedule(tmp_path, synthetic_adjacency):
         assert first["state_type"] == "COMPLETED", first
         assert second["state_type"] == "COMPLETED", second
         verify_snapshot(out / "dt=2026-11-21")
-        cached = sorted(name for name, state in second["tasks"] if state == "Cached")
+        cached = {name for name, state in second["tasks"] if state == "Cached"}
         assert cached == CACHED_STEPS, second["tasks"]
+        assert [task for task in second["tasks"] if task[1] != "Cached"] == [
+            ["publish", "Completed"]
+        ], second["tasks"]
 
         # A run scheduled for 2026-11-20 03:00 (deployment timezone) executed later:
         late = probe(

@@ -131,3 +131,51 @@ def test_graph_filter_model_end_to_end(prefect_harness, synthetic_adjacency, tmp
     assert (frame.groupby("user_id").size() == 10).all()
     # The planted clusters are visible to a graph filter too.
     assert result["metrics"]["test"]["ndcg@10"] > result["metrics"]["popularity"]["ndcg@10"]
+
+
+def test_the_default_model_is_the_ensemble_and_says_what_it_chose(
+    prefect_harness, synthetic_adjacency, tmp_path
+):
+    from flows.nightly import nightly
+    from recsys_core.models import family_name, load_model
+
+    result = nightly(
+        **SMALL, input_path=str(synthetic_adjacency), output_dir=str(tmp_path / "out"), gf_rank=16
+    )
+    snapshot = tmp_path / "out" / "dt=2026-11-20"
+    verify_snapshot(snapshot)
+    record = json.loads((snapshot / "_manifest.json").read_text())["model"]
+    blend = record["blend"]
+    assert record["family"] == "ensemble" and not blend["fixed"]
+    assert sum(blend["weights"].values()) == pytest.approx(1.0)
+    assert set(blend["best_single"]) == {"als", "graph_filter"}
+    assert "grid" not in blend  # the whole grid stays in the step folder
+    # The chosen blend is never worse on the sample than either family alone.
+    for single in blend["best_single"].values():
+        assert blend["validation_sample"]["ndcg@10"] >= single["ndcg@10"]
+    assert result["blend"]["weights"] == blend["weights"]
+    model, params = load_model(snapshot / "_model.npz")
+    kept = {name for name, weight in blend["weights"].items() if weight > 0}
+    assert family_name(model) == "ensemble"
+    assert {family_name(member) for member in model.members} == kept
+    assert params["popularity_weight"] == blend["popularity_weight"]
+    steps = [row["step"] for row in result["timings"]]
+    assert steps.count("train-eval") == 2 and "blend-choose" in steps
+
+
+def test_a_fixed_blend(prefect_harness, synthetic_adjacency, tmp_path):
+    from flows.nightly import nightly
+
+    nightly(
+        **SMALL,
+        input_path=str(synthetic_adjacency),
+        output_dir=str(tmp_path / "out"),
+        gf_rank=16,
+        ensemble_choose=False,
+        ensemble_als_weight=0.4,
+        ensemble_popularity_weight=0.3,
+    )
+    manifest = json.loads((tmp_path / "out" / "dt=2026-11-20" / "_manifest.json").read_text())
+    blend = manifest["model"]["blend"]
+    assert blend["fixed"] and blend["popularity_weight"] == 0.3
+    assert blend["weights"] == {"als": 0.4, "graph_filter": pytest.approx(0.6)}

@@ -96,3 +96,11 @@ def test_configs_built_from_parameters():
 def test_unknown_parameter_fails_loudly():
     with pytest.raises(ValueError, match="ouput_dir"):
         NightlyParams(ouput_dir="out")
+
+
+def test_seed_mode_makes_the_default_model_als():
+    assert NightlyParams().model == "ensemble"
+    assert NightlyParams(eval_mode="seed").model == "als"
+    assert NightlyParams(eval_mode="seed").pipeline_config().model == "als"
+    with pytest.raises(ValueError, match="use model 'als'"):
+        NightlyParams(eval_mode="seed", model="graph_filter")
