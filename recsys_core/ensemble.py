@@ -79,11 +79,13 @@ class Ensemble:
     def n_items(self) -> int:
         return self.members[0].n_items
 
-    def block_scorer(self, rows: np.ndarray) -> BlockScorer:
-        """Blended scores of model rows ``rows``: each member scores the block, the first
-        into the output buffer, the others into one reused scratch buffer."""
+    def block_scorer(self, rows: np.ndarray, bias: np.ndarray | None = None) -> BlockScorer:
+        """Blended scores of model rows ``rows`` (+ ``bias`` per item): each member scores
+        the block, the first into the output buffer, the others into one reused scratch
+        buffer."""
         scorers = [member.block_scorer(rows) for member in self.members]
         n_items = self.n_items
+        term = self.popularity_term if bias is None else self.popularity_term + bias
         scratch: list[np.ndarray] = []
 
         def score(start: int, stop: int, out: np.ndarray) -> None:
@@ -99,7 +101,7 @@ class Ensemble:
                 scorer(start, stop, part)
                 standardise_rows(part[:, :n_items], weight)
                 blended += part[:, :n_items]
-            blended += self.popularity_term
+            blended += term
 
         return score
 

@@ -116,16 +116,19 @@ def evaluate(
         "test": seen if one_list else (seen + truth["validation"]).tocsr(),
     }
     distinct = list({id(excluded[part]): excluded[part] for part in parts}.values())
+    pool_sizes = candidate_pool_sizes(seen, rank)
+    fused = pool_sizes is None  # a seed pool is chosen on raw scores, before the bias
     lists = top_k_scored(
-        model.block_scorer(rows),
+        model.block_scorer(rows, bias if fused else None),
         len(rows),
         n_items,
         bias,
         distinct,
         k,
-        pool_sizes=candidate_pool_sizes(seen, rank),
+        pool_sizes=pool_sizes,
         block_size=rank.block_size,
         label="evaluate",
+        bias_in_scores=fused,
     )
     popular_lists = [top_k_popular(popular_order, matrix, k)[0] for matrix in distinct]
     tables = {}

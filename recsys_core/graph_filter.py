@@ -69,8 +69,9 @@ class GraphFilter:
         normalised = sp.diags(d_u) @ self.user_items @ sp.diags(d_i)
         return normalised.tocsr().astype(np.float32), d_i
 
-    def block_scorer(self, rows: np.ndarray) -> BlockScorer:
-        """Scores of model rows ``rows`` (a block at a time) for the shared top-k."""
+    def block_scorer(self, rows: np.ndarray, bias: np.ndarray | None = None) -> BlockScorer:
+        """Scores of model rows ``rows`` (+ ``bias`` per item), a block at a time, for the
+        shared top-k."""
         normalised, d_i = self._normalised()
         normalised_t = normalised.T.tocsr()
         ideal_items = (self.right / d_i[:, None]).T.copy()  # V_kᵀ D_I^½
@@ -82,6 +83,8 @@ class GraphFilter:
             linear = (r @ normalised_t) @ normalised
             out[:, :n_items] = linear.toarray()
             out[:, :n_items] += (self.ideal_weight * (r @ users_ideal)) @ ideal_items
+            if bias is not None:
+                out[:, :n_items] += bias
 
         return score
 

@@ -79,21 +79,23 @@ def chunk_threshold(maxima: np.ndarray, need: np.ndarray) -> np.ndarray:
 def _candidates(
     scores: np.ndarray, n_items: int, need: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(rows, cols, values)`` holding at least each row's top ``need[r]`` items.
+    """``(rows, cols, values)`` holding at least each row's top ``need[r]`` items, grouped
+    by row in ascending order.
 
-    Only chunks whose maximum reaches the row's threshold are opened, so the work is
-    proportional to the candidates, not to the catalogue.
+    Only chunks whose maximum reaches the row's threshold are opened (one strided gather
+    each), so the work is proportional to the candidates, not to the catalogue.
     """
     n_rows = scores.shape[0]
     width, chunks = chunk_layout(n_items)
-    maxima = scores.reshape(n_rows, width, chunks).max(axis=1)
+    strided = scores.reshape(n_rows, width, chunks)
+    maxima = strided.max(axis=1)
     threshold = chunk_threshold(maxima, need)
     rows, opened = np.nonzero(maxima >= threshold[:, None])
-    cols = (opened[:, None] + chunks * np.arange(width)).ravel()
-    rows = np.repeat(rows, width)
-    values = np.take(scores.reshape(-1), rows * scores.shape[1] + cols)
-    keep = (values >= threshold[rows]) & (cols < n_items)
-    return rows[keep], cols[keep], values[keep]
+    values = strided[rows, :, opened]  # (opened chunks, width): chunk j holds j + chunks·w
+    hit, offset = np.nonzero(values >= threshold[rows][:, None])
+    rows, cols, values = rows[hit], opened[hit] + chunks * offset, values[hit, offset]
+    inside = cols < n_items
+    return rows[inside], cols[inside], values[inside]
 
 
 def _segment_order(rows: np.ndarray, values: np.ndarray, n_rows: int):
@@ -156,23 +158,44 @@ def _excluded(
     return hit
 
 
+def _mask_excluded(scores: np.ndarray, exclude: sp.csr_matrix, start: int) -> None:
+    """Set the block's entries stored in ``exclude`` (rows from ``start``) to -inf."""
+    n_rows, width = scores.shape
+    indptr = exclude.indptr[start : start + n_rows + 1]
+    marked = np.repeat(np.arange(n_rows), np.diff(indptr)) * width
+    scores.reshape(-1)[marked + exclude.indices[indptr[0] : indptr[-1]]] = -np.inf
+
+
+def _row_counts(matrix: sp.csr_matrix, start: int, n_rows: int) -> np.ndarray:
+    return np.diff(matrix.indptr[start : start + n_rows + 1])
+
+
 def _block_top_k(
     scores: np.ndarray,
     n_items: int,
-    bias: np.ndarray,
+    bias: np.ndarray | None,
     start: int,
     excludes: list[sp.csr_matrix],
+    common: sp.csr_matrix,
     k: int,
     pool_sizes: np.ndarray | None,
     mask: np.ndarray,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Top-k of one block (raw scores, padded columns at -inf) for each exclusion."""
+    """Top-k of one block (raw scores, padded columns at -inf) for each exclusion.
+
+    ``common`` holds the entries every exclusion matrix excludes; ``bias`` None: the
+    scores already include it.
+    """
     n_rows = scores.shape[0]
     if pool_sizes is None:
-        # Blend everywhere; each row needs k survivors after its largest exclusion.
-        scores += bias
-        excluded = np.max([np.diff(m.indptr[start : start + n_rows + 1]) for m in excludes], 0)
-        rows, cols, values = _candidates(scores, n_items, k + excluded)
+        # Blend everywhere and drop what every list excludes at once; each row then needs
+        # k survivors after the largest exclusion beyond that.
+        if bias is not None:
+            scores += bias
+        _mask_excluded(scores, common, start)
+        shared = _row_counts(common, start, n_rows)
+        beyond = np.max([_row_counts(m, start, n_rows) - shared for m in excludes], axis=0)
+        rows, cols, values = _candidates(scores, n_items, k + beyond)
     else:
         # Seed pool: the exact top-P by raw score, then blend inside the pool.
         rows, cols, values = _candidates(scores, n_items, pool_sizes)
@@ -183,9 +206,22 @@ def _block_top_k(
         values = values[in_pool] + bias[cols]
     out = []
     for exclude in excludes:
+        if pool_sizes is None and exclude is common:  # already at -inf
+            out.append(_first_k(rows, cols, values, n_rows, k))
+            continue
         keep = ~_excluded(mask[:n_rows], exclude, start, rows, cols)
         out.append(_first_k(rows[keep], cols[keep], values[keep], n_rows, k))
     return out
+
+
+def _common_exclusion(excludes: list[sp.csr_matrix]) -> sp.csr_matrix:
+    """The entries stored in every exclusion matrix (the matrix itself when there is one)."""
+    if len(excludes) == 1:
+        return excludes[0]
+    common = excludes[0].astype(bool)
+    for matrix in excludes[1:]:
+        common = common.multiply(matrix.astype(bool))
+    return sp.csr_matrix(common, dtype=np.float32).sorted_indices()
 
 
 # Fills the first n_items columns of ``out`` (rows × padded width, C-contiguous) with raw
@@ -193,16 +229,27 @@ def _block_top_k(
 BlockScorer = Callable[[int, int, np.ndarray], None]
 
 
-def gemm_scorer(user_vectors: np.ndarray, item_factors: np.ndarray) -> BlockScorer:
+def gemm_scorer(
+    user_vectors: np.ndarray, item_factors: np.ndarray, bias: np.ndarray | None = None
+) -> BlockScorer:
     """The factor models' scorer: one float32 GEMM per block, straight into the buffer
-    (item factors zero-padded to the buffer's width, so BLAS writes contiguously)."""
-    n_items = len(item_factors)
+    (item factors zero-padded to the buffer's width, so BLAS writes contiguously).
+
+    ``bias`` (per item) rides in the GEMM as one more factor (1 for every user), which
+    saves a pass over each block.
+    """
+    n_items, n_factors = item_factors.shape
     width, chunks = chunk_layout(n_items)
-    item_t = np.zeros((item_factors.shape[1], width * chunks), dtype=np.float32)
-    item_t[:, :n_items] = item_factors.T
+    extra = 0 if bias is None else 1
+    item_t = np.zeros((n_factors + extra, width * chunks), dtype=np.float32)
+    item_t[:n_factors, :n_items] = item_factors.T
+    vectors = np.asarray(user_vectors, dtype=np.float32)
+    if bias is not None:
+        item_t[n_factors, :n_items] = bias
+        vectors = np.hstack([vectors, np.ones((len(vectors), 1), dtype=np.float32)])
 
     def score(start: int, stop: int, out: np.ndarray) -> None:
-        np.matmul(np.asarray(user_vectors[start:stop], dtype=np.float32), item_t, out=out)
+        np.matmul(vectors[start:stop], item_t, out=out)
 
     return score
 
@@ -218,9 +265,16 @@ def top_k_scored(
     pool_sizes: np.ndarray | None = None,
     block_size: int = 1024,
     label: str = "top-k",
+    bias_in_scores: bool = False,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Top-k per exclusion matrix of any model that scores a block of users at a time;
-    progress is logged as ``label`` (:mod:`recsys_core.progress`)."""
+    progress is logged as ``label`` (:mod:`recsys_core.progress`).
+
+    ``bias_in_scores``: the scorer already added ``bias`` (see :func:`gemm_scorer`; only
+    without ``pool_sizes``, whose pool is chosen on raw scores).
+    """
+    if bias_in_scores and pool_sizes is not None:
+        raise ValueError("a seed pool is chosen on raw scores: the scorer must not add bias")
     progress = Progress(label, n_users, "users")
     k = min(k, n_items)
     results = [
@@ -228,10 +282,12 @@ def top_k_scored(
         for _ in excludes
     ]
     excludes = [m if m.has_sorted_indices else m.sorted_indices() for m in excludes]
+    common = _common_exclusion(excludes)
     width, chunks = chunk_layout(n_items)
     padded = width * chunks
     padded_bias = np.full(padded, -np.inf, dtype=np.float32)
     padded_bias[:n_items] = bias
+    block_bias = None if bias_in_scores else padded_bias
     # Two reused output buffers: fresh 100s-of-MB arrays cost page faults every block, and
     # with two the scoring of block i+1 (BLAS threads) overlaps the candidate work on block
     # i (numpy, GIL released) in a helper thread.
@@ -242,7 +298,7 @@ def top_k_scored(
     def finish(start: int, scores: np.ndarray, mask: np.ndarray) -> None:
         stop = start + len(scores)
         pool = None if pool_sizes is None else pool_sizes[start:stop]
-        block = _block_top_k(scores, n_items, padded_bias, start, excludes, k, pool, mask)
+        block = _block_top_k(scores, n_items, block_bias, start, excludes, common, k, pool, mask)
         for (items, values), (got_items, got_values) in zip(results, block, strict=True):
             items[start:stop], values[start:stop] = got_items, got_values
 

@@ -40,16 +40,19 @@ def score_all_users(
     if len(model.model_users) != n_users:
         raise ValueError("the serving model needs a row for every user")
     bias = popularity_bias(item_popularity(user_items), rank.popularity_weight)
+    pool_sizes = candidate_pool_sizes(user_items, rank)
+    fused = pool_sizes is None  # a seed pool is chosen on raw scores, before the bias
     return top_k_scored(
-        model.block_scorer(np.arange(n_users)),
+        model.block_scorer(np.arange(n_users), bias if fused else None),
         n_users,
         n_items,
         bias,
         [user_items],
         rank.top_k,
-        pool_sizes=candidate_pool_sizes(user_items, rank),
+        pool_sizes=pool_sizes,
         block_size=rank.block_size,
         label="score",
+        bias_in_scores=fused,
     )[0]
 
 

@@ -39,9 +39,10 @@ class Factors:
     def n_items(self) -> int:
         return len(self.item_factors)
 
-    def block_scorer(self, rows: np.ndarray) -> BlockScorer:
-        """Scores of model rows ``rows`` for the shared top-k: one GEMM per block."""
-        return gemm_scorer(self.user_factors[rows], self.item_factors)
+    def block_scorer(self, rows: np.ndarray, bias: np.ndarray | None = None) -> BlockScorer:
+        """Scores of model rows ``rows`` (+ ``bias`` per item) for the shared top-k: one
+        GEMM per block, the bias folded in."""
+        return gemm_scorer(self.user_factors[rows], self.item_factors, bias)
 
 
 # Called after each ALS sweep with (sweeps done, fit seconds so far, the live factors).

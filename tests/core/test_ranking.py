@@ -96,3 +96,38 @@ def test_contains():
         [True, False, False],
         [True, False, False],
     ]
+
+
+def test_bias_folded_into_the_gemm_gives_the_same_lists(case):
+    users, items, seen, bias = case
+    validation = sp.random(37, 53, density=0.05, random_state=8, format="csr")
+    excludes = [seen, (seen + validation).tocsr()]
+    apart = top_k_multi(users, items, bias, excludes, 5, block_size=8)
+    folded = top_k_scored(
+        gemm_scorer(users, items, bias),
+        37,
+        53,
+        bias,
+        excludes,
+        5,
+        block_size=8,
+        bias_in_scores=True,
+    )
+    for (items_a, scores_a), (items_b, scores_b) in zip(apart, folded, strict=True):
+        np.testing.assert_array_equal(items_a, items_b)
+        np.testing.assert_allclose(scores_a, scores_b, rtol=1e-5)
+
+
+def test_a_seed_pool_refuses_a_scorer_that_adds_the_bias(case):
+    users, items, seen, bias = case
+    with pytest.raises(ValueError, match="raw scores"):
+        top_k_scored(
+            gemm_scorer(users, items, bias),
+            37,
+            53,
+            bias,
+            [seen],
+            5,
+            pool_sizes=np.full(37, 10),
+            bias_in_scores=True,
+        )
