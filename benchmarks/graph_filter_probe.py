@@ -27,7 +27,7 @@ from recsys_core.config import GraphFilterConfig
 from recsys_core.graph_filter import fit_graph_filter
 from recsys_core.matrices import eval_training_matrix, read_split, rows_matrix
 from recsys_core.metrics import ndcg_at_k, recall_at_k
-from recsys_core.pipeline import LocalRunner
+from recsys_core.pipeline import LocalRunner, input_checksum
 from recsys_core.ranking import contains, item_popularity, popularity_bias, top_k_scored
 from recsys_core.reporting import format_table
 from recsys_core.training import fit_als
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         ingested = run(
             "ingest",
             input_path=str(args.input.resolve()),
-            input_sha256="probe",
+            input_sha256=input_checksum(args.input.resolve()),
             config=configs.ingest,
         )
         split = run("split", ingest_dir=ingested["dir"], config=configs.split)

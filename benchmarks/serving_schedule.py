@@ -26,7 +26,7 @@ from benchmarks.measure import measure
 from flows.params import NightlyParams
 from recsys_core.evaluation import evaluate
 from recsys_core.matrices import eval_training_matrix, read_split
-from recsys_core.pipeline import LocalRunner
+from recsys_core.pipeline import LocalRunner, input_checksum
 from recsys_core.reporting import format_table
 from recsys_core.synthetic import synthetic_pairs, write_adjacency
 from recsys_core.training import fit_als
@@ -49,7 +49,9 @@ def schedule_costs(source: Path, work: Path, params: NightlyParams) -> list[dict
     """Validation metrics of cold and warm (``WARM_SWEEPS``) serving-like fits."""
     configs = params.pipeline_config()
     run = LocalRunner(work)
-    ingested = run("ingest", input_path=str(source), input_sha256="schedule", config=configs.ingest)
+    ingested = run(
+        "ingest", input_path=str(source), input_sha256=input_checksum(source), config=configs.ingest
+    )
     split = run("split", ingest_dir=ingested["dir"], config=configs.split)
     arrays = read_split(Path(split["dir"]) / SPLIT_FILE)
     users, train = eval_training_matrix(arrays, configs.eval_protocol)
