@@ -77,6 +77,7 @@ def core_steps(input_path: Path, work: Path, params: NightlyParams) -> dict[str,
     rows["ingest"]["interactions"] = results["ingest"]["rows"]
     rows["_dirs"] = {name: result["dir"] for name, result in results.items()}
     rows["_metrics"] = results["evaluate"]["metrics"]
+    rows["_blend"] = results.get("blend-choose")
     return rows
 
 
@@ -99,7 +100,7 @@ def model_table(input_path: Path, work: Path, k: int = 20) -> list[dict]:
     for number, (name, overrides) in enumerate(MODEL_ROWS.items()):
         params = NightlyParams(split_strategy="random_ratio", top_k=k, **overrides)
         rows = core_steps(input_path, work / f"model-{number}", params)
-        metrics, _ = rows.pop("_metrics"), rows.pop("_dirs")
+        metrics, blend, _ = rows.pop("_metrics"), rows.pop("_blend"), rows.pop("_dirs")
         table.append(
             {
                 "model": name,
@@ -109,6 +110,12 @@ def model_table(input_path: Path, work: Path, k: int = 20) -> list[dict]:
                 "evaluate_s": round(rows["evaluate"]["seconds"], 2),
                 "score_s": round(rows["score"]["seconds"], 2),
                 "peak_rss_mb": round(max(row["peak_rss_mb"] for row in rows.values())),
+                "blend": ""
+                if blend is None
+                else ", ".join(
+                    f"{family} {weight:g}" for family, weight in blend["weights"].items()
+                )
+                + f", popularity {blend['popularity_weight']:g}",
             }
         )
         progress(f"model table: {table[-1]}")
@@ -277,7 +284,7 @@ def scaling(input_path: Path, work: Path, params: NightlyParams) -> list[dict]:
     table = []
     for label, path in inputs:
         rows = core_steps(path, work / label.replace(" ", "_").replace("%", "pc"), params)
-        for internal in ("_dirs", "_metrics"):
+        for internal in ("_dirs", "_metrics", "_blend"):
             rows.pop(internal)
         table.append(
             {
@@ -314,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="recsys-bench-") as tmp:
         work = Path(tmp)
         rows = core_steps(args.input, work / "main", params)
-        dirs, _ = rows.pop("_dirs"), rows.pop("_metrics")
+        dirs, _, _ = rows.pop("_dirs"), rows.pop("_metrics"), rows.pop("_blend")
         progress(f"steps: {json.dumps(rows)}")
         cold_als = cold_params.pipeline_config().als
         _, cold_s, _ = measure(

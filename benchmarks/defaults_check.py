@@ -1,5 +1,6 @@
 """Would the tuned defaults be a trap? Seed 000's configuration vs the tuned one on logs
-unlike Gowalla: a dense synthetic log and seed 001's event-log shape.
+unlike Gowalla: a dense synthetic log and seed 001's event-log shape; and each model family
+at its defaults (ALS, the graph filter, the default ensemble) on both.
 
 ``python -m benchmarks.defaults_check [--tuned JSON]`` prints one table per log (validation
 metrics of both configurations and the popularity baseline) and writes
@@ -15,8 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from flows.params import MODEL_KNOBS, ModelParams, TuneParams
-from recsys_core.pipeline import LocalRunner
+from flows.params import MODEL_KNOBS, ModelParams, NightlyParams, TuneParams
+from recsys_core.pipeline import LocalRunner, run_nightly
 from recsys_core.reporting import format_table
 from recsys_core.synthetic import synthetic_pairs, write_adjacency, write_events_csv
 from recsys_core.tuning_pipeline import run_tuning
@@ -44,6 +45,31 @@ def compare(source: Path, work: Path, configs: dict[str, dict], base: dict, metr
     return rows
 
 
+MODELS = ("als", "graph_filter", "ensemble")
+
+
+def compare_models(source: Path, work: Path, base: dict, metric: str) -> list[dict]:
+    """Validation metrics of each model family at its defaults (the ensemble: the nightly
+    default, choosing its blend on the validation part) on one log, in-process."""
+    rows = []
+    for model in MODELS:
+        params = NightlyParams(input_path=str(source), model=model, **base)
+        results = run_nightly(LocalRunner(work / model), params.pipeline_config(), source)
+        validation = results["evaluate"]["metrics"]["validation"]
+        k = metric.split("@")[1]
+        blend = results.get("blend-choose")
+        rows.append(
+            {
+                "model": model,
+                **{m: round(validation[f"{m}@{k}"], 4) for m in ("recall", "ndcg", "map")},
+                "blend": ""
+                if blend is None
+                else json.dumps(blend["weights"]) + f" pop {blend['popularity_weight']}",
+            }
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.defaults_check", description=__doc__
@@ -63,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         results["dense"] = compare(
             dense, tmp / "w1", configs, {"split_strategy": "random_ratio"}, "ndcg@20"
         )
+        results["dense_models"] = compare_models(
+            dense, tmp / "m1", {"split_strategy": "random_ratio"}, "ndcg@20"
+        )
         # Seed 001's shape: string ids, four event types, timestamps; leave-one-out, MAP@10.
         users, items = synthetic_pairs(5000, 2000, mean_items=15, n_clusters=10, seed=11)
         events = write_events_csv(tmp / "events.csv", users, items, seed=11)
@@ -73,7 +102,13 @@ def main(argv: list[str] | None = None) -> int:
             {"split_strategy": "leave_k_out", "leave_k": 1, "top_k": 10, "metric": "map@10"},
             "map@10",
         )
-    for name in ("dense", "event_log"):
+        results["event_log_models"] = compare_models(
+            events,
+            tmp / "m2",
+            {"split_strategy": "leave_k_out", "leave_k": 1, "top_k": 10},
+            "map@10",
+        )
+    for name in ("dense", "event_log", "dense_models", "event_log_models"):
         print(f"\n{name}:")
         print(format_table(results[name]))
     out = ROOT / "benchmarks" / "results" / "defaults-check.json"

@@ -49,7 +49,7 @@ from recsys_core.config import (
 from recsys_core.io.storage import is_uri
 from recsys_core.io.window import as_of_window
 from recsys_core.metrics import METRIC_NAMES, metric_key
-from recsys_core.tuning import SearchMethod
+from recsys_core.tuning import SearchMethod, searched_family
 
 SAMPLE_INPUT = "data/gowalla_sample.txt"
 # Where the nightly's model knobs come from: their defaults (explicit values always win),
@@ -251,7 +251,8 @@ class DataParams(_Strict):
 
 
 class ModelParams(_Strict):
-    """The model's knobs (what tuning searches), with seed 000's values as defaults."""
+    """The models' knobs (what tuning searches and ``params_from: best`` applies): ALS's
+    with seed 000's values as defaults, then the graph filter's."""
 
     factors: int = Field(256, ge=1, le=4096, description="implicit ALS factors (seed 000)")
     regularization: float = Field(0.02, ge=0, description="implicit ALS regularization (seed 000)")
@@ -279,6 +280,31 @@ class ModelParams(_Strict):
     popularity_weight: float = Field(
         0.15, ge=0, description="score = `user·item + popularity_weight · log1p(train popularity)`"
     )
+    gf_rank: int = Field(
+        256, ge=1, le=4096, description="rank of the graph filter's ideal low-pass (its SVD)"
+    )
+    gf_ideal_weight: float = Field(
+        0.3, ge=0, description="weight of the ideal low-pass beside the linear filter"
+    )
+    gf_popularity_weight: float = Field(
+        0.0,
+        ge=0,
+        description=(
+            "the graph filter's popularity blend (its scores are on another scale than ALS's,"
+            " so `popularity_weight` does not apply to it)"
+        ),
+    )
+    gf_sharpen_steps: int = Field(
+        0,
+        ge=0,
+        le=8,
+        description=(
+            "BSPM-style sharpening of the graph filter's scores: this many Taylor terms of "
+            "exp(−`gf_sharpen_t`·P) (0: off; each term costs about two GF-CF scorings; with "
+            "`ensemble_choose`, each run also tries the filter without it)"
+        ),
+    )
+    gf_sharpen_t: float = Field(0.5, gt=0, description="the sharpening time T")
 
 
 MODEL_KNOBS = tuple(ModelParams.model_fields)
@@ -294,20 +320,6 @@ class NightlyParams(ModelParams, DataParams):
             "each run on validation, see Models), `als` (BM25 + ALS + popularity, seed 000) or "
             "`graph_filter` (GF-CF: linear filter + `gf_ideal_weight` × rank-`gf_rank` ideal "
             "low-pass, plus the popularity term; training-free). `eval_mode: seed` is ALS-only"
-        ),
-    )
-    gf_rank: int = Field(
-        256, ge=1, le=4096, description="rank of the graph filter's ideal low-pass (its SVD)"
-    )
-    gf_ideal_weight: float = Field(
-        0.3, ge=0, description="weight of the ideal low-pass beside the linear filter"
-    )
-    gf_popularity_weight: float = Field(
-        0.0,
-        ge=0,
-        description=(
-            "the graph filter's popularity blend (its scores are on another scale than ALS's,"
-            " so `popularity_weight` does not apply to it)"
         ),
     )
     ensemble_choose: bool = Field(
@@ -452,6 +464,7 @@ class TuneParams(ModelParams, DataParams):
                 f"search_space keys {unknown} are not model knobs "
                 f"(expected some of {', '.join(MODEL_KNOBS)})"
             )
+        searched_family(self.search_space)  # one family per search
         return self
 
     def trial_params(self, trial: Mapping[str, Any]) -> TuneParams:

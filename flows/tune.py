@@ -26,7 +26,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.cli import flow_parser, json_object, run_guarded
 from flows.nightly import resolve_run_date
-from flows.params import DEFAULT_SPACE, MODEL_KNOBS, TuneParams, ensure_signature_matches
+from flows.params import DEFAULT_SPACE, TuneParams, ensure_signature_matches
 from recsys_core.config import (
     BadRowPolicy,
     Bm25Direction,
@@ -39,7 +39,7 @@ from recsys_core.io.storage import is_uri
 from recsys_core.plots import plot_leaderboard
 from recsys_core.reporting import format_table
 from recsys_core.snapshot import snapshot_name
-from recsys_core.tuning import SearchMethod, plan_trials
+from recsys_core.tuning import FAMILY_KNOBS, SearchMethod, plan_trials, searched_family
 from recsys_core.tuning_pipeline import PLOT_FILE, TUNING_DIR, run_tuning, write_tuning
 from tasks.runner import PrefectStepRunner
 
@@ -80,6 +80,11 @@ def tune(
     bm25_b: float = _DEFAULTS.bm25_b,
     bm25_direction: Bm25Direction = _DEFAULTS.bm25_direction,
     popularity_weight: float = _DEFAULTS.popularity_weight,
+    gf_rank: int = _DEFAULTS.gf_rank,
+    gf_ideal_weight: float = _DEFAULTS.gf_ideal_weight,
+    gf_popularity_weight: float = _DEFAULTS.gf_popularity_weight,
+    gf_sharpen_steps: int = _DEFAULTS.gf_sharpen_steps,
+    gf_sharpen_t: float = _DEFAULTS.gf_sharpen_t,
     search_space: Mapping[str, list[Any]] = DEFAULT_SPACE,
     search: SearchMethod = _DEFAULTS.search,
     n_trials: int | None = _DEFAULTS.n_trials,
@@ -100,8 +105,9 @@ def tune(
     runner = PrefectStepRunner(work)
     trials = plan_trials(params.search_space, params.search, params.n_trials, params.search_seed)
     configs = [params.trial_params(trial).pipeline_config() for trial in trials]
+    family = searched_family(params.search_space)
     outcome = run_tuning(
-        runner, params.pipeline_config(), configs, params.input_path, params.metric
+        runner, params.pipeline_config(), configs, params.input_path, params.metric, family
     )
     provenance = {
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -118,7 +124,7 @@ def tune(
     }
     written = write_tuning(output, snapshot_name(day), outcome, provenance, params.metric)
     plot = written["folder"] / PLOT_FILE
-    shown = plot_leaderboard(outcome["rows"], params.metric, MODEL_KNOBS, plot)
+    shown = plot_leaderboard(outcome["rows"], params.metric, FAMILY_KNOBS[family], plot)
     flow_s = round(time.perf_counter() - started, 3)
     _report(outcome, params.metric, plot, shown, written, flow_s)
     return {

@@ -97,12 +97,15 @@ class ALSConfig:
 
 @dataclass(frozen=True, slots=True)
 class GraphFilterConfig:
-    """GF-CF: the ideal low-pass filter's rank and its weight beside the linear filter, and
-    the popularity blend on GF-CF's score scale (ALS's ``popularity_weight`` would swamp it)."""
+    """GF-CF: the ideal low-pass filter's rank and its weight beside the linear filter, the
+    popularity blend on GF-CF's score scale (ALS's ``popularity_weight`` would swamp it), and
+    the optional BSPM-style sharpening (Taylor terms of exp(−t·P), 0: off)."""
 
     gf_rank: int = 256
     gf_ideal_weight: float = 0.3
     gf_popularity_weight: float = 0.0
+    gf_sharpen_steps: int = 0
+    gf_sharpen_t: float = 0.5
     random_state: int = 42
 
 

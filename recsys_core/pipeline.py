@@ -39,6 +39,7 @@ from recsys_core.config import (
 from recsys_core.ensemble import Ensemble, choose_blend, fixed_blend
 from recsys_core.errors import InputError
 from recsys_core.evaluation import evaluate
+from recsys_core.graph_filter import GraphFilter
 from recsys_core.io.atomic import sha256_file, staged_folder
 from recsys_core.io.canonical import read_canonical
 from recsys_core.io.ingest import has_timestamps, ingest, input_files
@@ -51,7 +52,14 @@ from recsys_core.matrices import (
     rows_matrix,
     write_split,
 )
-from recsys_core.models import ModelConfig, family_name, fit_model, load_model, save_model
+from recsys_core.models import (
+    Model,
+    ModelConfig,
+    family_name,
+    fit_model,
+    load_model,
+    save_model,
+)
 from recsys_core.publishing import apply_retention, publish_snapshot
 from recsys_core.quality_gate import QualityGateFailed, judge_against_latest
 from recsys_core.ranking import item_popularity, popularity_bias
@@ -216,7 +224,25 @@ def blend_choose_step(
     rows = np.searchsorted(model_users, users)
     truth = rows_matrix(arrays, arrays.parts == Parts.VALIDATION, users)
     popularity = item_popularity(train)
-    return choose_blend(members, names, rows, train[rows], truth, popularity, top_k, config)
+
+    def choose(candidates: list) -> dict:
+        return choose_blend(candidates, names, rows, train[rows], truth, popularity, top_k, config)
+
+    choice = choose(members)
+    if any(getattr(member, "sharpen_steps", 0) for member in members):
+        # Sharpening helps some logs and costs others: try the filter without it too.
+        without = choose([without_sharpening(member) for member in members])
+        sharpened = choice["validation_sample"][choice["metric"]]
+        # A tie goes to the cheaper filter, without sharpening.
+        choice = choice if sharpened > without["validation_sample"][choice["metric"]] else without
+        choice["sharpen"] = choice is not without
+        choice["without_sharpening"] = without["validation_sample"]
+    return choice
+
+
+def without_sharpening(model: Model) -> Model:
+    """The model with a graph filter's sharpening off (others as they are)."""
+    return replace(model, sharpen_steps=0) if isinstance(model, GraphFilter) else model
 
 
 def blend_step(
@@ -227,13 +253,16 @@ def blend_step(
     member_dirs: Mapping[str, str],
     weights: Mapping[str, float],
     popularity_weight: float,
+    sharpen: bool = True,
 ) -> dict:
     """The ensemble's model file: the members with a weight (family → fitted folder) and
-    the popularity term of the ``eval`` or ``full`` training matrix."""
+    the popularity term of the ``eval`` or ``full`` training matrix; ``sharpen`` False
+    turns a graph filter's sharpening off (the choice found it did not pay)."""
     popularity = item_popularity(_confidence_matrix(weight_dir, matrix))
     loaded = [load_model(Path(member_dirs[name]) / FACTORS_FILE) for name in weights]
+    keep = (lambda model: model) if sharpen else without_sharpening
     model = Ensemble(
-        tuple(member for member, _ in loaded),
+        tuple(keep(member) for member, _ in loaded),
         tuple(float(weight) for weight in weights.values()),
         popularity_bias(popularity, popularity_weight),
     )
@@ -241,6 +270,7 @@ def blend_step(
         "members": {name: params for name, (_, params) in zip(weights, loaded, strict=True)},
         "weights": dict(weights),
         "popularity_weight": popularity_weight,
+        "sharpen": sharpen,
     }
     save_model(staging / FACTORS_FILE, model, params)
     return {"model": "Ensemble", "weights": dict(weights), "popularity_weight": popularity_weight}
@@ -285,6 +315,7 @@ STEPS: Mapping[str, Callable[..., dict]] = {
     "blend": blend_step,
     "sweep-chain": tuning.sweep_chain_step,
     "trial-evaluate": tuning.trial_evaluate_step,
+    "gf-trial-evaluate": tuning.gf_trial_evaluate_step,
 }
 
 
@@ -518,6 +549,7 @@ def _ensemble_models(
         member_dirs={family: done[f"train-{matrix}:{family}"]["dir"] for family in kept},
         weights=kept,
         popularity_weight=choice["popularity_weight"],
+        sharpen=choice.get("sharpen", True),
     )
     return done
 

@@ -10,6 +10,10 @@ or a seeded random sample of it), then grouped so that work is done once:
   count (exactly a fresh fit's factors at that count: same start, same sweeps);
 - ranking knobs (``popularity_weight``) are evaluated on the same factors.
 
+A search over the graph filter's knobs (``gf_*``) fits one SVD per distinct ``gf_rank``
+and evaluates every other knob on it (:func:`gf_trial_evaluate_step`). One search tunes
+one family.
+
 Selection reads validation metrics only; the test part is evaluated once, for the chosen
 trial, by the caller.
 """
@@ -29,21 +33,58 @@ import scipy.sparse as sp
 from recsys_core.config import (
     ALSConfig,
     EvalProtocol,
+    GraphFilterConfig,
     PipelineConfig,
     RankConfig,
     WeightConfig,
 )
 from recsys_core.evaluation import EvalPart, evaluate
 from recsys_core.matrices import read_split
+from recsys_core.models import load_model
 from recsys_core.training import Factors, fit_als, load_factors, save_factors
-from recsys_core.workdir import EVAL_CONFIDENCE_FILE, EVAL_USERS_FILE, SPLIT_FILE
+from recsys_core.workdir import EVAL_CONFIDENCE_FILE, EVAL_USERS_FILE, FACTORS_FILE, SPLIT_FILE
 
 SearchMethod = Literal["grid", "random"]
 # Knobs a search may vary, by the config that takes them.
 WEIGHT_KNOBS = ("bm25_k1", "bm25_b", "bm25_direction", "alpha")
 ALS_KNOBS = ("factors", "regularization", "iterations")
 RANK_KNOBS = ("popularity_weight",)
-SEARCHABLE = WEIGHT_KNOBS + ALS_KNOBS + RANK_KNOBS
+GF_KNOBS = (
+    "gf_rank",
+    "gf_ideal_weight",
+    "gf_popularity_weight",
+    "gf_sharpen_steps",
+    "gf_sharpen_t",
+)
+# The knobs of each family a search can tune (one family per search).
+FAMILY_KNOBS: Mapping[str, tuple[str, ...]] = {
+    "als": WEIGHT_KNOBS + ALS_KNOBS + RANK_KNOBS,
+    "graph_filter": GF_KNOBS,
+}
+SEARCHABLE = FAMILY_KNOBS["als"] + FAMILY_KNOBS["graph_filter"]
+
+
+def searched_family(space: Mapping[str, Any]) -> str:
+    """The one model family whose knobs ``space`` varies (ALS for an empty space).
+
+    Examples
+    --------
+    >>> searched_family({"gf_rank": [128, 256]}), searched_family({"alpha": [1, 3]})
+    ('graph_filter', 'als')
+    """
+    families = [name for name, knobs in FAMILY_KNOBS.items() if set(space) & set(knobs)]
+    if len(families) > 1:
+        raise ValueError(
+            f"search_space mixes ALS knobs and graph-filter knobs ({', '.join(sorted(space))})"
+            ": tune one family at a time"
+        )
+    return families[0] if families else "als"
+
+
+def gf_fit_config(config: GraphFilterConfig) -> GraphFilterConfig:
+    """What a graph filter's SVD depends on (its rank and seed): trials that differ in
+    anything else share one fit."""
+    return GraphFilterConfig(gf_rank=config.gf_rank, random_state=config.random_state)
 
 
 def plan_trials(
@@ -178,6 +219,30 @@ def trial_evaluate_step(
     arrays = read_split(Path(split_dir) / SPLIT_FILE)
     factors, _ = load_factors(Path(chain_dir) / factors_file(sweeps))
     return {"metrics": evaluate(arrays, factors, config, protocol, parts=parts)}
+
+
+def gf_trial_evaluate_step(
+    staging: Path,
+    *,
+    split_dir: str,
+    train_dir: str,
+    config: GraphFilterConfig,
+    rank: RankConfig,
+    protocol: EvalProtocol,
+    parts: tuple[EvalPart, ...] = ("validation",),
+) -> dict:
+    """Metrics of a graph-filter trial on the fitted SVD in ``train_dir``: the trial's
+    ideal weight, sharpening and popularity weight applied to it."""
+    arrays = read_split(Path(split_dir) / SPLIT_FILE)
+    fitted, _ = load_model(Path(train_dir) / FACTORS_FILE)
+    model = replace(
+        fitted,
+        ideal_weight=config.gf_ideal_weight,
+        sharpen_steps=config.gf_sharpen_steps,
+        sharpen_t=config.gf_sharpen_t,
+    )
+    ranking = replace(rank, popularity_weight=config.gf_popularity_weight)
+    return {"metrics": evaluate(arrays, model, ranking, protocol, parts=parts)}
 
 
 def best_trial(rows: Sequence[Mapping[str, Any]], metric: str) -> int:

@@ -29,7 +29,7 @@ from recsys_core.version import core_version
 NIGHTLY_STEPS = ("ingest", "split", "weight", "train-eval", "evaluate", "train-full", "score")
 # The ensemble's own steps: choose the blend on validation, build a blended model file.
 ENSEMBLE_STEPS = ("blend-choose", "blend")
-TUNING_STEPS = ("sweep-chain", "trial-evaluate")
+TUNING_STEPS = ("sweep-chain", "trial-evaluate", "gf-trial-evaluate")
 STEP_NAMES = NIGHTLY_STEPS + ENSEMBLE_STEPS + TUNING_STEPS
 
 WORK_DIR_NAME = "_work"

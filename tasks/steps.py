@@ -17,6 +17,7 @@ from recsys_core.config import (
     ALSConfig,
     EnsembleConfig,
     EvalProtocol,
+    GraphFilterConfig,
     IngestConfig,
     PublishConfig,
     RankConfig,
@@ -152,6 +153,7 @@ def blend_task(
     member_dirs: dict[str, str],
     weights: dict[str, float],
     popularity_weight: float,
+    sharpen: bool = True,
 ) -> dict:
     """The ensemble's model file from its fitted members."""
     return _step(
@@ -162,6 +164,7 @@ def blend_task(
         member_dirs=member_dirs,
         weights=weights,
         popularity_weight=popularity_weight,
+        sharpen=sharpen,
     )
 
 
@@ -195,6 +198,29 @@ def trial_evaluate_task(
         chain_dir=chain_dir,
         sweeps=sweeps,
         config=config,
+        protocol=protocol,
+        parts=parts,
+    )
+
+
+@task(name="gf-trial-evaluate", **STEP)
+def gf_trial_evaluate_task(
+    out_dir: str,
+    split_dir: str,
+    train_dir: str,
+    config: GraphFilterConfig,
+    rank: RankConfig,
+    protocol: EvalProtocol,
+    parts: tuple[EvalPart, ...] = ("validation",),
+) -> dict:
+    """A graph-filter trial's metrics on its fitted SVD (validation only, unless asked)."""
+    return _step(
+        "gf-trial-evaluate",
+        out_dir,
+        split_dir=split_dir,
+        train_dir=train_dir,
+        config=config,
+        rank=rank,
         protocol=protocol,
         parts=parts,
     )
@@ -236,4 +262,5 @@ TASKS = {
     "publish": publish_task,
     "sweep-chain": sweep_chain_task,
     "trial-evaluate": trial_evaluate_task,
+    "gf-trial-evaluate": gf_trial_evaluate_task,
 }

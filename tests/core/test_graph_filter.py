@@ -9,9 +9,14 @@ R̃ = D_U^-½ R D_I^-½, so R̃[u0, i0] = 1/√(2·2) = 0.5. For u0 (r = [1 1 0 
 r R̃ᵀ = [1, 0.5, 0.5, 0] over users, then × R̃ = [0.75, 0.75, 0.5, 0, 0] over items.
 At full rank the ideal filter r D_I^-½ V Vᵀ D_I^½ returns r itself (r D_I^-½ lies in the
 row space of R̃).
+
+Sharpening, P = R̃ᵀR̃: P[i,i] = 0.5 for every item; P[0,1] = P[0,2] = P[1,2] = 0.25;
+P[3,4] = 0.5. With s = [0.75, 0.75, 0.5, 0, 0]: sP = [0.6875, 0.6875, 0.625, 0, 0] and
+sP² = [0.671875, 0.671875, 0.65625, 0, 0]. One term at T = 1: s − sP =
+[0.0625, 0.0625, −0.125, 0, 0]; two: + sP²/2 = [0.3984375, 0.3984375, 0.203125, 0, 0].
 """
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,6 +44,31 @@ def _scores(model, rows, block=2):
 def test_linear_filter_by_hand():
     model = fit_graph_filter(R, GraphFilterConfig(gf_rank=4, gf_ideal_weight=0.0), USERS)
     np.testing.assert_allclose(_scores(model, [0])[0], [0.75, 0.75, 0.5, 0, 0], atol=1e-6)
+
+
+def test_sharpening_by_hand():
+    one = GraphFilterConfig(gf_rank=4, gf_ideal_weight=0.0, gf_sharpen_steps=1, gf_sharpen_t=1.0)
+    model = fit_graph_filter(R, one, USERS)
+    np.testing.assert_allclose(_scores(model, [0])[0], [0.0625, 0.0625, -0.125, 0, 0], atol=1e-6)
+    two = fit_graph_filter(R, replace(one, gf_sharpen_steps=2), USERS)
+    np.testing.assert_allclose(
+        _scores(two, [0])[0], [0.3984375, 0.3984375, 0.203125, 0, 0], atol=1e-6
+    )
+
+
+def test_sharpened_blocks_equal_a_dense_reference():
+    matrix = sp.random(30, 25, density=0.2, random_state=2, format="csr", dtype=np.float32)
+    matrix.data[:] = 1
+    config = GraphFilterConfig(gf_rank=8, gf_ideal_weight=0.4, gf_sharpen_steps=3, gf_sharpen_t=0.7)
+    sharpened = fit_graph_filter(matrix, config, np.arange(30))
+    plain = replace(sharpened, sharpen_steps=0)
+    dense = matrix.toarray()
+    d_u = np.where(dense.sum(1) > 0, dense.sum(1), 1) ** -0.5
+    d_i = np.where(dense.sum(0) > 0, dense.sum(0), 1) ** -0.5
+    p = (d_u[:, None] * dense * d_i[None, :]).T @ (d_u[:, None] * dense * d_i[None, :])
+    series = np.eye(25) - 0.7 * p + 0.7**2 / 2 * p @ p - 0.7**3 / 6 * p @ p @ p
+    reference = _scores(plain, np.arange(30), block=30) @ series
+    np.testing.assert_allclose(_scores(sharpened, np.arange(30), block=7), reference, atol=1e-4)
 
 
 def test_ideal_filter_at_full_rank_returns_the_row():
@@ -82,11 +112,12 @@ def test_blockwise_scores_equal_a_dense_reference():
 
 
 def test_model_file_round_trip_and_serving(tmp_path):
-    config = GraphFilterConfig(gf_rank=3, gf_ideal_weight=0.3)
+    config = GraphFilterConfig(gf_rank=3, gf_ideal_weight=0.3, gf_sharpen_steps=2)
     model = fit_graph_filter(R, config, USERS)
     save_model(tmp_path / "m.npz", model, asdict(config))
     loaded, params = load_model(tmp_path / "m.npz")
     assert params["gf_rank"] == 3
+    assert (loaded.sharpen_steps, loaded.sharpen_t) == (2, 0.5)
     np.testing.assert_array_equal(_scores(loaded, USERS), _scores(model, USERS))
     with np.load(tmp_path / "m.npz", allow_pickle=False) as data:
         assert str(data["family"]) == "graph_filter"

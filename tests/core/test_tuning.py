@@ -7,11 +7,23 @@ import pyarrow.parquet as pq
 import pytest
 import scipy.sparse as sp
 
-from recsys_core.config import ALSConfig, PipelineConfig, RankConfig, WeightConfig
+from recsys_core.config import (
+    ALSConfig,
+    GraphFilterConfig,
+    PipelineConfig,
+    RankConfig,
+    WeightConfig,
+)
 from recsys_core.io.atomic import sha256_file
 from recsys_core.pipeline import LocalRunner, run_step
 from recsys_core.training import fit_als, load_factors
-from recsys_core.tuning import best_trial, factors_file, plan_trials, sweep_chains
+from recsys_core.tuning import (
+    best_trial,
+    factors_file,
+    plan_trials,
+    searched_family,
+    sweep_chains,
+)
 from recsys_core.tuning_pipeline import knobs, run_tuning, write_tuning
 from recsys_core.workdir import EVAL_CONFIDENCE_FILE, EVAL_USERS_FILE
 
@@ -162,3 +174,39 @@ def test_tuned_model_beats_popularity_on_a_seed_001_event_log(tmp_path):
     outcome = run_tuning(LocalRunner(tmp_path / "work"), base, trials, log, "map@10")
     best = outcome["rows"][outcome["best"]]
     assert best["map@10"] > best["popularity_map@10"]
+
+
+def test_a_graph_filter_search_fits_one_svd_per_rank(synthetic_adjacency, tmp_path):
+    trials = [
+        replace(
+            BASE,
+            graph_filter=GraphFilterConfig(gf_rank=r, gf_ideal_weight=w, gf_popularity_weight=p),
+        )
+        for r in (4, 8)
+        for w in (0.0, 0.3)
+        for p in (0.0, 0.01)
+    ]
+    run = LocalRunner(tmp_path / "work")
+    outcome = run_tuning(run, BASE, trials, synthetic_adjacency, "ndcg@5", "graph_filter")
+    assert outcome["family"] == "graph_filter" and len(outcome["rows"]) == 8
+    assert len(list((tmp_path / "work" / "weight").iterdir())) == 1
+    assert len(list((tmp_path / "work" / "train-eval").iterdir())) == 2  # one SVD per rank
+    assert len(list((tmp_path / "work" / "gf-trial-evaluate").iterdir())) == 9  # 8 + the test
+    rows = outcome["rows"]
+    assert {(r["gf_rank"], r["gf_ideal_weight"], r["gf_popularity_weight"]) for r in rows} == {
+        (
+            t.graph_filter.gf_rank,
+            t.graph_filter.gf_ideal_weight,
+            t.graph_filter.gf_popularity_weight,
+        )
+        for t in trials
+    }
+    # The ideal weight and popularity really reach the evaluation: not every row is equal.
+    assert len({r["ndcg@5"] for r in rows}) > 1
+    assert outcome["best"] == best_trial(rows, "ndcg@5")
+
+
+def test_one_family_per_search():
+    assert searched_family({"gf_rank": [8], "gf_ideal_weight": [0.1]}) == "graph_filter"
+    with pytest.raises(ValueError, match="one family at a time"):
+        searched_family({"gf_rank": [8], "alpha": [3.0]})

@@ -179,3 +179,28 @@ def test_a_fixed_blend(prefect_harness, synthetic_adjacency, tmp_path):
     blend = manifest["model"]["blend"]
     assert blend["fixed"] and blend["popularity_weight"] == 0.3
     assert blend["weights"] == {"als": 0.4, "graph_filter": pytest.approx(0.6)}
+
+
+def test_the_choice_tries_the_graph_filter_without_its_sharpening(
+    prefect_harness, synthetic_adjacency, tmp_path
+):
+    from flows.nightly import nightly
+    from recsys_core.models import load_model
+
+    nightly(
+        **SMALL,
+        input_path=str(synthetic_adjacency),
+        output_dir=str(tmp_path / "out"),
+        gf_rank=16,
+        gf_sharpen_steps=2,
+    )
+    snapshot = tmp_path / "out" / "dt=2026-11-20"
+    blend = json.loads((snapshot / "_manifest.json").read_text())["model"]["blend"]
+    assert isinstance(blend["sharpen"], bool)
+    assert set(blend["without_sharpening"]) == {"recall@10", "ndcg@10"}
+    kept = blend["validation_sample"]["ndcg@10"]
+    assert kept >= blend["without_sharpening"]["ndcg@10"]
+    model, params = load_model(snapshot / "_model.npz")
+    assert params["sharpen"] == blend["sharpen"]
+    filters = [m for m in model.members if type(m).__name__ == "GraphFilter"]
+    assert all(m.sharpen_steps == (2 if blend["sharpen"] else 0) for m in filters)
