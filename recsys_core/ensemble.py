@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,7 +87,7 @@ class Ensemble:
         scorers = [member.block_scorer(rows) for member in self.members]
         n_items = self.n_items
         term = self.popularity_term if bias is None else self.popularity_term + bias
-        scratch: list[np.ndarray] = []
+        local = threading.local()  # one scratch buffer per scoring thread
 
         def score(start: int, stop: int, out: np.ndarray) -> None:
             blended = out[:, :n_items]
@@ -95,9 +96,9 @@ class Ensemble:
                     scorer(start, stop, out)
                     standardise_rows(blended, weight)
                     continue
-                if not scratch or scratch[0].shape[0] < len(out):
-                    scratch[:] = [np.empty(out.shape, dtype=np.float32)]
-                part = scratch[0][: len(out)]
+                if getattr(local, "scratch", None) is None or len(local.scratch) < len(out):
+                    local.scratch = np.empty(out.shape, dtype=np.float32)
+                part = local.scratch[: len(out)]
                 scorer(start, stop, part)
                 standardise_rows(part[:, :n_items], weight)
                 blended += part[:, :n_items]

@@ -13,6 +13,7 @@ eligible items than k) hold item -1 and score -inf.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -288,36 +289,39 @@ def top_k_scored(
     padded_bias = np.full(padded, -np.inf, dtype=np.float32)
     padded_bias[:n_items] = bias
     block_bias = None if bias_in_scores else padded_bias
-    # Two reused output buffers: fresh 100s-of-MB arrays cost page faults every block, and
-    # with two the scoring of block i+1 (BLAS threads) overlaps the candidate work on block
-    # i (numpy, GIL released) in a helper thread.
+    # One worker per core, each scoring *and* ranking whole blocks with BLAS on one thread:
+    # while one worker ranks, the other's GEMM runs. (BLAS on every core with the ranking in
+    # a helper thread stalled one of BLAS's statically scheduled threads whenever the helper
+    # ran: the GEMM took 1.45x its bound.) Each worker reuses one output buffer and one
+    # mask (fresh 100s-of-MB arrays cost page faults every block).
+    workers = max(1, min(os.cpu_count() or 1, -(-n_users // max(block_size, 1))))
     rows_per_block = min(block_size, max(n_users, 1))
-    buffers = [np.empty((rows_per_block, padded), dtype=np.float32) for _ in range(2)]
-    masks = [np.zeros((rows_per_block, padded), dtype=bool) for _ in range(2)]
+    local = threading.local()
 
-    def finish(start: int, scores: np.ndarray, mask: np.ndarray) -> None:
-        stop = start + len(scores)
+    def run_block(start: int) -> int:
+        stop = min(start + block_size, n_users)
+        if not hasattr(local, "buffer"):
+            local.buffer = np.empty((rows_per_block, padded), dtype=np.float32)
+            local.mask = np.zeros((rows_per_block, padded), dtype=bool)
+        scores = local.buffer[: stop - start]
+        scorer(start, stop, scores)
+        scores[:, n_items:] = -np.inf
         pool = None if pool_sizes is None else pool_sizes[start:stop]
-        block = _block_top_k(scores, n_items, block_bias, start, excludes, common, k, pool, mask)
+        block = _block_top_k(
+            scores, n_items, block_bias, start, excludes, common, k, pool, local.mask
+        )
         for (items, values), (got_items, got_values) in zip(results, block, strict=True):
             items[start:stop], values[start:stop] = got_items, got_values
+        return stop - start
 
-    # BLAS on every core for the GEMM: measured 4.8 s with 2 threads vs 15.9 s with 1 on
-    # Gowalla (make bench). Set here on purpose: callers may have pinned BLAS to 1 for ALS.
-    with ThreadPoolExecutor(max_workers=1) as helper, threadpool_limits(os.cpu_count(), "blas"):
-        pending = None
-        for number, start in enumerate(range(0, n_users, block_size)):  # one scoring per block
-            stop = min(start + block_size, n_users)
-            scores = buffers[number % 2][: stop - start]
-            scorer(start, stop, scores)
-            scores[:, n_items:] = -np.inf
-            if pending is not None:
-                pending.result()
-                progress.update(start)
-            pending = helper.submit(finish, start, scores, masks[number % 2])
-        if pending is not None:
-            pending.result()
-        progress.update(n_users)
+    # BLAS on one thread per worker (callers may have set it otherwise: ALS pins it to one,
+    # a lone block gets every core).
+    blas_threads = 1 if workers > 1 else os.cpu_count()
+    with ThreadPoolExecutor(workers) as executor, threadpool_limits(blas_threads, "blas"):
+        done = 0
+        for scored in executor.map(run_block, range(0, n_users, block_size)):
+            done += scored
+            progress.update(done)
     return results
 
 
