@@ -21,6 +21,7 @@ Both exclude the user's train items and use the metric definitions in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -80,6 +81,31 @@ def metric_table(
     return table
 
 
+@dataclass(frozen=True, slots=True)
+class EvaluatedView:
+    """The evaluated users as the evaluation model sees them: their model rows (of
+    ``model_users``), their train items (what every list excludes), each part's held-out
+    items, and the items' train popularity (seed: evaluated users' train only)."""
+
+    model_users: np.ndarray
+    rows: np.ndarray
+    seen: sp.csr_matrix
+    truth: dict[EvalPart, sp.csr_matrix]
+    popularity: np.ndarray
+
+
+def evaluated_view(arrays: SplitArrays, protocol: EvalProtocol) -> EvaluatedView:
+    """:class:`EvaluatedView` of a split under ``protocol`` (:func:`eval_training_matrix`)."""
+    users = arrays.evaluated_users()
+    model_users, model_train = eval_training_matrix(arrays, protocol)
+    rows = np.searchsorted(model_users, users)
+    truth: dict[EvalPart, sp.csr_matrix] = {
+        "validation": rows_matrix(arrays, arrays.parts == Parts.VALIDATION, users),
+        "test": rows_matrix(arrays, arrays.parts == Parts.TEST, users),
+    }
+    return EvaluatedView(model_users, rows, model_train[rows], truth, item_popularity(model_train))
+
+
 def evaluate(
     arrays: SplitArrays,
     model: Model,
@@ -93,19 +119,10 @@ def evaluate(
     ``validation`` / ``popularity_validation`` and ``test`` / ``popularity``.
     """
     k, n_items = rank.top_k, arrays.n_items
-    users = arrays.evaluated_users()
-    # The train matrix the model saw; popularity counts it (seed: evaluated users' train only)
-    # and the evaluated users' rows of it are what each list excludes.
-    model_users, model_train = eval_training_matrix(arrays, protocol)
-    if not np.array_equal(model_users, model.model_users):
+    view = evaluated_view(arrays, protocol)
+    if not np.array_equal(view.model_users, model.model_users):
         raise ValueError("the evaluation model was not trained on this split's users")
-    rows = np.searchsorted(model_users, users)
-    seen = model_train[rows]
-    truth = {
-        "validation": rows_matrix(arrays, arrays.parts == Parts.VALIDATION, users),
-        "test": rows_matrix(arrays, arrays.parts == Parts.TEST, users),
-    }
-    popularity = item_popularity(model_train)
+    rows, seen, truth, popularity = view.rows, view.seen, view.truth, view.popularity
     bias = popularity_bias(popularity, rank.popularity_weight)
     # The baseline ranks by popularity itself, whatever weight the model's blend uses.
     popular_order = popularity_bias(popularity, 1.0)

@@ -38,7 +38,7 @@ from recsys_core.config import (
 )
 from recsys_core.ensemble import Ensemble, choose_blend, fixed_blend
 from recsys_core.errors import InputError
-from recsys_core.evaluation import evaluate
+from recsys_core.evaluation import evaluate, evaluated_view
 from recsys_core.graph_filter import GraphFilter
 from recsys_core.io.atomic import sha256_file, staged_folder
 from recsys_core.io.canonical import read_canonical
@@ -49,7 +49,6 @@ from recsys_core.matrices import (
     eval_training_matrix,
     full_matrix,
     read_split,
-    rows_matrix,
     write_split,
 )
 from recsys_core.models import (
@@ -218,15 +217,19 @@ def blend_choose_step(
     names = [family_name(member) for member in members]
     if not config.ensemble_choose:
         return fixed_blend(names, config)
-    arrays = read_split(Path(split_dir) / SPLIT_FILE)
-    model_users, train = eval_training_matrix(arrays, protocol)
-    users = arrays.evaluated_users()
-    rows = np.searchsorted(model_users, users)
-    truth = rows_matrix(arrays, arrays.parts == Parts.VALIDATION, users)
-    popularity = item_popularity(train)
+    view = evaluated_view(read_split(Path(split_dir) / SPLIT_FILE), protocol)
 
     def choose(candidates: list) -> dict:
-        return choose_blend(candidates, names, rows, train[rows], truth, popularity, top_k, config)
+        return choose_blend(
+            candidates,
+            names,
+            view.rows,
+            view.seen,
+            view.truth["validation"],
+            view.popularity,
+            top_k,
+            config,
+        )
 
     choice = choose(members)
     if any(getattr(member, "sharpen_steps", 0) for member in members):

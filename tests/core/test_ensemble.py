@@ -17,20 +17,12 @@ from recsys_core.graph_filter import fit_graph_filter
 from recsys_core.models import family_name, load_model, save_model
 from recsys_core.scoring import score_all_users
 from recsys_core.training import Factors
+from tests.core.helpers import block_scores
 
 
 def _member(scores: np.ndarray) -> Factors:
     scores = np.asarray(scores, dtype=np.float32)
     return Factors(scores, np.eye(scores.shape[1], dtype=np.float32), np.arange(len(scores)))
-
-
-def _scores(model, rows, block=2):
-    out = np.zeros((len(rows), model.n_items), dtype=np.float32)
-    scorer = model.block_scorer(np.asarray(rows))
-    for start in range(0, len(rows), block):
-        stop = min(start + block, len(rows))
-        scorer(start, stop, out[start:stop])
-    return out
 
 
 def test_standardise_rows_by_hand():
@@ -58,7 +50,7 @@ def test_blend_by_hand():
         0.75 * -(0.5**0.5),
         0.25 * root + 0.75 * 2**0.5,
     ]
-    np.testing.assert_allclose(_scores(model, [0])[0], expected, rtol=1e-5)
+    np.testing.assert_allclose(block_scores(model, [0])[0], expected, rtol=1e-5)
 
 
 def test_blockwise_scores_equal_a_dense_reference():
@@ -76,9 +68,9 @@ def test_blockwise_scores_equal_a_dense_reference():
     def z(x):
         return (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True)
 
-    dense_graph = _scores(graph, np.arange(30), block=30)
+    dense_graph = block_scores(graph, np.arange(30), block=30)
     reference = 0.6 * z(als.user_factors @ als.item_factors.T) + 0.4 * z(dense_graph) + term
-    np.testing.assert_allclose(_scores(model, np.arange(30), block=7), reference, atol=1e-4)
+    np.testing.assert_allclose(block_scores(model, np.arange(30), block=7), reference, atol=1e-4)
 
 
 def test_members_must_share_their_users():
@@ -169,6 +161,6 @@ def test_model_file_round_trip_and_serving(tmp_path):
     assert family_name(loaded) == "ensemble"
     assert [family_name(m) for m in loaded.members] == ["als", "graph_filter"]
     assert params["weights"]["graph_filter"] == 0.3
-    np.testing.assert_array_equal(_scores(loaded, range(4)), _scores(model, range(4)))
+    np.testing.assert_array_equal(block_scores(loaded, range(4)), block_scores(model, range(4)))
     items, _ = score_all_users(user_items, loaded, RankConfig(top_k=2, popularity_weight=0.0))
     assert not {0, 1} & set(items[0].tolist())  # seen items never come back

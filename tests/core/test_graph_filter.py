@@ -25,6 +25,7 @@ from recsys_core.config import GraphFilterConfig, RankConfig
 from recsys_core.graph_filter import fit_graph_filter, randomized_svd
 from recsys_core.models import load_model, save_model
 from recsys_core.scoring import score_all_users
+from tests.core.helpers import block_scores
 
 R = sp.csr_matrix(
     np.array([[1, 1, 0, 0, 0], [1, 0, 1, 0, 0], [0, 1, 1, 0, 0], [0, 0, 0, 1, 1]], dtype=np.float32)
@@ -32,27 +33,20 @@ R = sp.csr_matrix(
 USERS = np.arange(4)
 
 
-def _scores(model, rows, block=2):
-    out = np.zeros((len(rows), model.n_items), dtype=np.float32)
-    scorer = model.block_scorer(np.asarray(rows))
-    for start in range(0, len(rows), block):
-        stop = min(start + block, len(rows))
-        scorer(start, stop, out[start:stop])
-    return out
-
-
 def test_linear_filter_by_hand():
     model = fit_graph_filter(R, GraphFilterConfig(gf_rank=4, gf_ideal_weight=0.0), USERS)
-    np.testing.assert_allclose(_scores(model, [0])[0], [0.75, 0.75, 0.5, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(block_scores(model, [0])[0], [0.75, 0.75, 0.5, 0, 0], atol=1e-6)
 
 
 def test_sharpening_by_hand():
     one = GraphFilterConfig(gf_rank=4, gf_ideal_weight=0.0, gf_sharpen_steps=1, gf_sharpen_t=1.0)
     model = fit_graph_filter(R, one, USERS)
-    np.testing.assert_allclose(_scores(model, [0])[0], [0.0625, 0.0625, -0.125, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(
+        block_scores(model, [0])[0], [0.0625, 0.0625, -0.125, 0, 0], atol=1e-6
+    )
     two = fit_graph_filter(R, replace(one, gf_sharpen_steps=2), USERS)
     np.testing.assert_allclose(
-        _scores(two, [0])[0], [0.3984375, 0.3984375, 0.203125, 0, 0], atol=1e-6
+        block_scores(two, [0])[0], [0.3984375, 0.3984375, 0.203125, 0, 0], atol=1e-6
     )
 
 
@@ -67,13 +61,15 @@ def test_sharpened_blocks_equal_a_dense_reference():
     d_i = np.where(dense.sum(0) > 0, dense.sum(0), 1) ** -0.5
     p = (d_u[:, None] * dense * d_i[None, :]).T @ (d_u[:, None] * dense * d_i[None, :])
     series = np.eye(25) - 0.7 * p + 0.7**2 / 2 * p @ p - 0.7**3 / 6 * p @ p @ p
-    reference = _scores(plain, np.arange(30), block=30) @ series
-    np.testing.assert_allclose(_scores(sharpened, np.arange(30), block=7), reference, atol=1e-4)
+    reference = block_scores(plain, np.arange(30), block=30) @ series
+    np.testing.assert_allclose(
+        block_scores(sharpened, np.arange(30), block=7), reference, atol=1e-4
+    )
 
 
 def test_ideal_filter_at_full_rank_returns_the_row():
     model = fit_graph_filter(R, GraphFilterConfig(gf_rank=4, gf_ideal_weight=1.0), USERS)
-    np.testing.assert_allclose(_scores(model, [0])[0], [1.75, 1.75, 0.5, 0, 0], atol=1e-5)
+    np.testing.assert_allclose(block_scores(model, [0])[0], [1.75, 1.75, 0.5, 0, 0], atol=1e-5)
 
 
 def test_weights_are_ignored_only_their_pattern_counts():
@@ -82,7 +78,7 @@ def test_weights_are_ignored_only_their_pattern_counts():
     config = GraphFilterConfig(gf_rank=4, gf_ideal_weight=0.3)
     a = fit_graph_filter(R, config, USERS)
     b = fit_graph_filter(weighted, config, USERS)
-    np.testing.assert_allclose(_scores(a, USERS), _scores(b, USERS), atol=1e-6)
+    np.testing.assert_allclose(block_scores(a, USERS), block_scores(b, USERS), atol=1e-6)
 
 
 def test_randomized_svd_is_seeded_and_exact_at_full_rank():
@@ -108,7 +104,7 @@ def test_blockwise_scores_equal_a_dense_reference():
     normalised = d_u[:, None] * dense * d_i[None, :]
     v = model.right
     reference = dense @ normalised.T @ normalised + 0.4 * (dense * d_i) @ v @ (v.T / d_i[None, :])
-    np.testing.assert_allclose(_scores(model, np.arange(30), block=7), reference, atol=1e-4)
+    np.testing.assert_allclose(block_scores(model, np.arange(30), block=7), reference, atol=1e-4)
 
 
 def test_model_file_round_trip_and_serving(tmp_path):
@@ -118,7 +114,7 @@ def test_model_file_round_trip_and_serving(tmp_path):
     loaded, params = load_model(tmp_path / "m.npz")
     assert params["gf_rank"] == 3
     assert (loaded.sharpen_steps, loaded.sharpen_t) == (2, 0.5)
-    np.testing.assert_array_equal(_scores(loaded, USERS), _scores(model, USERS))
+    np.testing.assert_array_equal(block_scores(loaded, USERS), block_scores(model, USERS))
     with np.load(tmp_path / "m.npz", allow_pickle=False) as data:
         assert str(data["family"]) == "graph_filter"
     items, _ = score_all_users(R, loaded, RankConfig(top_k=2, popularity_weight=0.0))
