@@ -325,27 +325,60 @@ def top_k_scored(
     return results
 
 
+# The popularity baseline ranks most users over the first k + this many popular items.
+POPULAR_HEADROOM = 64
+
+
 def top_k_popular(
-    bias: np.ndarray, exclude: sp.csr_matrix, k: int
+    bias: np.ndarray, exclude: sp.csr_matrix, k: int, headroom: int = POPULAR_HEADROOM
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k by ``bias`` alone (the popularity baseline) without scoring every item.
 
-    Each user's list is the global popularity order minus the user's excluded items, so
-    only the first ``k + max excluded`` items of that order can appear.
+    Each user's list is the first ``k`` items of the global popularity order that the user
+    does not exclude. Users with fewer than ``headroom`` excluded items among the first
+    ``k + headroom`` of that order (nearly everyone) are ranked over those alone; the rest
+    over the first ``k + their excluded count``, which always suffices.
     """
     n_users, n_items = exclude.shape
     k = min(k, n_items)
     order = np.argsort(-bias, kind="stable").astype(np.int32)
-    width = int(min(n_items, k + (np.diff(exclude.indptr).max() if n_users else 0)))
-    candidates = np.broadcast_to(order[:width], (n_users, width))
-    excluded = contains(exclude, candidates)
-    # Stable sort puts each row's allowed candidates first, still in popularity order.
-    first = np.argsort(excluded, axis=1, kind="stable")[:, :k]
-    items = np.take_along_axis(candidates, first, axis=1).copy()
-    valid = ~np.take_along_axis(excluded, first, axis=1)
-    items[~valid] = -1
-    scores = np.where(valid, bias[np.maximum(items, 0)], -np.inf).astype(np.float32)
+    position = np.empty(n_items, dtype=np.int64)
+    position[order] = np.arange(n_items)
+    counts = np.diff(exclude.indptr)
+    owners = np.repeat(np.arange(n_users), counts)
+    positions = position[exclude.indices]
+    narrow = min(n_items, k + headroom)
+    fits = narrow - np.bincount(owners[positions < narrow], minlength=n_users) >= k
+    items = np.full((n_users, k), -1, dtype=np.int32)
+    for users in (np.flatnonzero(fits), np.flatnonzero(~fits)):
+        if len(users):
+            width = narrow if fits[users[0]] else min(n_items, k + int(counts[users].max()))
+            items[users] = _first_allowed(order, owners, positions, users, n_users, width, k)
+    scores = np.where(items >= 0, bias[np.maximum(items, 0)], -np.inf).astype(np.float32)
     return items, scores
+
+
+def _first_allowed(
+    order: np.ndarray,
+    owners: np.ndarray,
+    positions: np.ndarray,
+    users: np.ndarray,
+    n_users: int,
+    width: int,
+    k: int,
+) -> np.ndarray:
+    """For ``users``, the first ``k`` items of ``order[:width]`` each does not exclude
+    (``positions``: the order's position of each excluded entry, ``owners``: its user)."""
+    local = np.full(n_users, -1, dtype=np.int64)
+    local[users] = np.arange(len(users))
+    keep = (positions < width) & (local[owners] >= 0)
+    excluded = np.zeros((len(users), width), dtype=bool)
+    excluded[local[owners[keep]], positions[keep]] = True
+    # A stable sort puts each row's allowed positions first, still in popularity order.
+    first = np.argsort(excluded, axis=1, kind="stable")[:, :k]
+    items = order[first]
+    items[np.take_along_axis(excluded, first, axis=1)] = -1
+    return items
 
 
 def contains(matrix: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:

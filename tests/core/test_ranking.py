@@ -131,3 +131,17 @@ def test_a_seed_pool_refuses_a_scorer_that_adds_the_bias(case):
             pool_sizes=np.full(37, 10),
             bias_in_scores=True,
         )
+
+
+@pytest.mark.parametrize("headroom", [0, 1, 3, 64])
+def test_popularity_baseline_is_exact_whatever_the_headroom(case, headroom):
+    # Users who exclude most of the popular head need the wide pass; others the narrow one.
+    users, items, seen, bias = case
+    head = np.argsort(-bias, kind="stable")[:10]
+    crowded = seen.tolil()
+    crowded[0, head] = 1
+    crowded[5, head[::2]] = 1
+    crowded = crowded.tocsr()
+    got, scores = top_k_popular(bias, crowded, 6, headroom=headroom)
+    assert got.tolist() == _reference(np.zeros_like(users), items, crowded, bias, 6)
+    assert np.array_equal(scores, bias[got])
