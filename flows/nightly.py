@@ -26,6 +26,7 @@ from flows.params import (
     AsOf,
     NightlyParams,
     ParamsFrom,
+    TaskRunnerKind,
     apply_best,
     ensure_signature_matches,
 )
@@ -47,7 +48,7 @@ from recsys_core.quality_gate import QualityGateFailed
 from recsys_core.reporting import blend_rows, format_table, metrics_rows
 from recsys_core.tuning_pipeline import best_params_path
 from recsys_core.workdir import work_root
-from tasks.runner import PrefectStepRunner
+from tasks.runner import PrefectStepRunner, block_task_runner
 
 
 def resolve_run_date(explicit: dt.date | None, timezone: str) -> dt.date:
@@ -130,6 +131,9 @@ def nightly(
     as_of: AsOf = DEFAULTS.as_of,
     lookback_days: int | None = DEFAULTS.lookback_days,
     lock_timeout_s: float = DEFAULTS.lock_timeout_s,
+    task_runner: TaskRunnerKind = DEFAULTS.task_runner,
+    dask_address: str | None = DEFAULTS.dask_address,
+    user_blocks: int = DEFAULTS.user_blocks,
     params_from: ParamsFrom = DEFAULTS.params_from,
 ) -> dict:
     """Turn an implicit-feedback log into a dated recommendations snapshot."""
@@ -150,7 +154,10 @@ def _run(params: NightlyParams) -> dict:
     params, sources = resolve_params_from(params)
     day = resolve_run_date(params.run_date, params.timezone)
     output = output_location(params.output_dir)
-    runner = PrefectStepRunner(work_root(output, params.work_dir))
+    runner = PrefectStepRunner(
+        work_root(output, params.work_dir),
+        block_runner=block_task_runner(params.task_runner, params.dask_address),
+    )
     # One run per output at a time: a backfill queues behind a running nightly.
     with output_lock(output, params.lock_timeout_s, runner.work_dir):
         results = run_nightly(
@@ -160,6 +167,7 @@ def _run(params: NightlyParams) -> dict:
             publish=params.publish_config(output, day, started_at),
             params_record=params.model_dump(mode="json"),
             manifest_extra={"param_sources": sources},
+            user_blocks=params.blocks_requested(),
         )
     flow_s = round(time.perf_counter() - started, 3)
     metrics, published = results["evaluate"]["metrics"], results["publish"]

@@ -56,6 +56,7 @@ SAMPLE_INPUT = "data/gowalla_sample.txt"
 # or the last tuning run's best_params.json (explicit values still win).
 ParamsFrom = Literal["defaults", "best"]
 AsOf = Literal["run_date", "none"]
+TaskRunnerKind = Literal["local", "dask"]
 
 
 class _Strict(BaseModel):
@@ -241,6 +242,11 @@ class DataParams(_Strict):
         }
         return core_config(PipelineConfig, self, **nested)
 
+    def blocks_requested(self) -> int:
+        """``user_blocks`` for ``run_nightly``: an explicit count, else one block in process
+        and 0 (one per 50,000 users) on Dask."""
+        return self.user_blocks or (1 if self.task_runner == "local" else 0)
+
     def time_window(self, run_date: dt.date | None) -> tuple[str | None, str] | None:
         """The as-of window for ``run_date``: None, every event (tuning reads them all)."""
         return None
@@ -401,6 +407,26 @@ class NightlyParams(ModelParams, DataParams):
             "before failing"
         ),
     )
+    task_runner: TaskRunnerKind = Field(
+        "local",
+        description=(
+            "where evaluate and score rank their user blocks: `local` in this process; "
+            "`dask` on a Dask cluster (prefect-dask): `dask_address`, else Dask's "
+            "`scheduler-address` config (`DASK_SCHEDULER_ADDRESS`), else a local cluster of "
+            "one single-threaded worker process per core (see Scale-out)"
+        ),
+    )
+    dask_address: str | None = Field(
+        None, description="scheduler of an existing Dask cluster (`tcp://host:8786`)"
+    )
+    user_blocks: int = Field(
+        0,
+        ge=0,
+        description=(
+            "user blocks evaluate and score are split into (each a task writing its own part"
+            "); 0: one in process, one per 50,000 users (at least 2) on Dask"
+        ),
+    )
     params_from: ParamsFrom = Field(
         "defaults",
         description=(
@@ -502,6 +528,9 @@ FLOW_ONLY = frozenset(
         "lock_timeout_s",
         "as_of",
         "lookback_days",
+        "task_runner",
+        "dask_address",
+        "user_blocks",
     }
 )
 # Every core config a parameter can reach.

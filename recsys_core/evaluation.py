@@ -106,6 +106,90 @@ def evaluated_view(arrays: SplitArrays, protocol: EvalProtocol) -> EvaluatedView
     return EvaluatedView(model_users, rows, model_train[rows], truth, item_popularity(model_train))
 
 
+def part_exclusions(
+    view: EvaluatedView, protocol: EvalProtocol, parts: tuple[EvalPart, ...]
+) -> tuple[list[sp.csr_matrix], dict[EvalPart, int]]:
+    """The distinct exclusion matrices the asked ``parts`` rank under, and each part's index.
+
+    seed: one list serves both parts; standard: the test list also excludes validation.
+    """
+    excluded = {"validation": view.seen}
+    excluded["test"] = (
+        view.seen if protocol == "seed" else (view.seen + view.truth["validation"]).tocsr()
+    )
+    distinct: list[sp.csr_matrix] = []
+    which: dict[EvalPart, int] = {}
+    for part in parts:
+        known = [i for i, matrix in enumerate(distinct) if matrix is excluded[part]]
+        if not known:
+            distinct.append(excluded[part])
+        which[part] = known[0] if known else len(distinct) - 1
+    return distinct, which
+
+
+def model_lists(
+    view: EvaluatedView,
+    model: Model,
+    rank: RankConfig,
+    excludes: list[sp.csr_matrix],
+    block: tuple[int, int] | None = None,
+) -> list[np.ndarray]:
+    """The model's top-k items of the evaluated users ``block`` (``(start, stop)`` rows of
+    the view; every user when None), one array per exclusion matrix."""
+    start, stop = block or (0, len(view.rows))
+    whole = block is None
+    n_items = view.seen.shape[1]
+    seen = view.seen if whole else view.seen[start:stop]
+    bias = popularity_bias(view.popularity, rank.popularity_weight)
+    pool_sizes = candidate_pool_sizes(seen, rank)
+    fused = pool_sizes is None  # a seed pool is chosen on raw scores, before the bias
+    lists = top_k_scored(
+        model.block_scorer(view.rows[start:stop], bias if fused else None),
+        stop - start,
+        n_items,
+        bias,
+        excludes if whole else [matrix[start:stop] for matrix in excludes],
+        rank.top_k,
+        pool_sizes=pool_sizes,
+        block_size=rank.block_size,
+        label="evaluate",
+        bias_in_scores=fused,
+    )
+    return [items for items, _ in lists]
+
+
+def metric_tables(
+    view: EvaluatedView,
+    protocol: EvalProtocol,
+    parts: tuple[EvalPart, ...],
+    lists: list[np.ndarray],
+    k: int,
+) -> dict[str, dict[str, float]]:
+    """The model's (``lists``, as :func:`model_lists` returns them for every evaluated user)
+    and the popularity baseline's metric tables on ``parts``."""
+    n_items = view.seen.shape[1]
+    excludes, which = part_exclusions(view, protocol, parts)
+    # The baseline ranks by popularity itself, whatever weight the model's blend uses.
+    popular_order = popularity_bias(view.popularity, 1.0)
+    popular_lists = [top_k_popular(popular_order, matrix, k)[0] for matrix in excludes]
+    one_list = protocol == "seed"  # seed means run over every evaluated user
+    tables = {}
+    for part in parts:
+        model_name, popularity_name = PART_TABLES[part]
+        truth = view.truth[part]
+        tables[model_name] = metric_table(lists[which[part]], truth, k, n_items, one_list)
+        tables[popularity_name] = metric_table(
+            popular_lists[which[part]], truth, k, n_items, one_list
+        )
+    return tables
+
+
+def check_model_users(view: EvaluatedView, model: Model) -> None:
+    """The evaluation model must have been trained on this split's users."""
+    if not np.array_equal(view.model_users, model.model_users):
+        raise ValueError("the evaluation model was not trained on this split's users")
+
+
 def evaluate(
     arrays: SplitArrays,
     model: Model,
@@ -116,43 +200,11 @@ def evaluate(
     """Metrics of the model and of the popularity baseline on the asked ``parts``.
 
     ``model`` (any family) is the evaluation model, trained on :func:`eval_training_matrix`. Tables:
-    ``validation`` / ``popularity_validation`` and ``test`` / ``popularity``.
+    ``validation`` / ``popularity_validation`` and ``test`` / ``popularity``. The same
+    tables from user blocks: :func:`model_lists` per block, then :func:`metric_tables`.
     """
-    k, n_items = rank.top_k, arrays.n_items
     view = evaluated_view(arrays, protocol)
-    if not np.array_equal(view.model_users, model.model_users):
-        raise ValueError("the evaluation model was not trained on this split's users")
-    rows, seen, truth, popularity = view.rows, view.seen, view.truth, view.popularity
-    bias = popularity_bias(popularity, rank.popularity_weight)
-    # The baseline ranks by popularity itself, whatever weight the model's blend uses.
-    popular_order = popularity_bias(popularity, 1.0)
-    # seed: one list serves both parts; standard: the test list also excludes validation.
-    one_list = protocol == "seed"
-    excluded = {
-        "validation": seen,
-        "test": seen if one_list else (seen + truth["validation"]).tocsr(),
-    }
-    distinct = list({id(excluded[part]): excluded[part] for part in parts}.values())
-    pool_sizes = candidate_pool_sizes(seen, rank)
-    fused = pool_sizes is None  # a seed pool is chosen on raw scores, before the bias
-    lists = top_k_scored(
-        model.block_scorer(rows, bias if fused else None),
-        len(rows),
-        n_items,
-        bias,
-        distinct,
-        k,
-        pool_sizes=pool_sizes,
-        block_size=rank.block_size,
-        label="evaluate",
-        bias_in_scores=fused,
-    )
-    popular_lists = [top_k_popular(popular_order, matrix, k)[0] for matrix in distinct]
-    tables = {}
-    for part in parts:
-        which = next(i for i, m in enumerate(distinct) if m is excluded[part])
-        model_name, popularity_name = PART_TABLES[part]
-        popular = popular_lists[which]
-        tables[model_name] = metric_table(lists[which][0], truth[part], k, n_items, one_list)
-        tables[popularity_name] = metric_table(popular, truth[part], k, n_items, one_list)
-    return tables
+    check_model_users(view, model)
+    excludes, _ = part_exclusions(view, protocol, parts)
+    lists = model_lists(view, model, rank, excludes)
+    return metric_tables(view, protocol, parts, lists, rank.top_k)

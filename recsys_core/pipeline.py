@@ -23,6 +23,15 @@ import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from recsys_core import tuning
+from recsys_core.blocks import (
+    block_count,
+    evaluate_block_step,
+    evaluate_merge_step,
+    id_maps,
+    score_block_step,
+    score_merge_step,
+    scored_table,
+)
 from recsys_core.churn import list_churn
 from recsys_core.columns import Columns, Parts
 from recsys_core.config import (
@@ -62,7 +71,6 @@ from recsys_core.models import (
 from recsys_core.publishing import apply_retention, publish_snapshot
 from recsys_core.quality_gate import QualityGateFailed, judge_against_latest
 from recsys_core.ranking import item_popularity, popularity_bias
-from recsys_core.scoring import recommendations_table, score_all_users
 from recsys_core.snapshot import (
     REJECTED_DIR,
     Decision,
@@ -294,14 +302,7 @@ def score_step(
     """Serving factors → top-k for every user, with external ids, as recommendations.parquet."""
     seen = sp.load_npz(Path(split_dir) / FULL_MATRIX_FILE).tocsr()
     model, _ = load_model(Path(train_dir) / FACTORS_FILE)
-    items, scores = score_all_users(seen, model, config)
-    canonical = read_canonical(ingest_dir)
-    table = recommendations_table(
-        items,
-        scores,
-        canonical.users.column(Columns.USER_ID).combine_chunks(),
-        canonical.items.column(Columns.ITEM_ID).combine_chunks(),
-    )
+    table = scored_table(seen, model, config, id_maps(ingest_dir))
     write_recommendations(table, staging / RECOMMENDATIONS_FILE)
     return {"rows": table.num_rows, "users": seen.shape[0]}
 
@@ -319,6 +320,10 @@ STEPS: Mapping[str, Callable[..., dict]] = {
     "sweep-chain": tuning.sweep_chain_step,
     "trial-evaluate": tuning.trial_evaluate_step,
     "gf-trial-evaluate": tuning.gf_trial_evaluate_step,
+    "evaluate-block": evaluate_block_step,
+    "evaluate-merge": evaluate_merge_step,
+    "score-block": score_block_step,
+    "score-merge": score_merge_step,
 }
 
 
@@ -424,7 +429,8 @@ def churn_since_previous(output: Store, run_date: dt.date, recommendations: Path
 class StepRunner(Protocol):
     """Runs one step given exactly its inputs; a folder step's folder is derived from them.
 
-    ``map`` runs one step over many inputs (concurrently where the runner can).
+    ``map`` runs one step over many inputs (concurrently where the runner can); ``blocks``
+    runs a step's user blocks (on a cluster where the runner has one).
     ``work_dir`` is the local folder the step folders go under.
     """
 
@@ -433,6 +439,8 @@ class StepRunner(Protocol):
     def __call__(self, step: str, **inputs: Any) -> dict: ...
 
     def map(self, step: str, many: list[dict[str, Any]]) -> list[dict]: ...
+
+    def blocks(self, step: str, many: list[dict[str, Any]]) -> list[dict]: ...
 
 
 @dataclass
@@ -453,6 +461,9 @@ class LocalRunner:
 
     def map(self, step: str, many: list[dict[str, Any]]) -> list[dict]:
         return [self(step, **inputs) for inputs in many]
+
+    def blocks(self, step: str, many: list[dict[str, Any]]) -> list[dict]:
+        return self.map(step, many)
 
 
 def fingerprint(input_sha256: str, configs: PipelineConfig) -> str:
@@ -580,6 +591,17 @@ def input_checksum(input_path: str | Path) -> str:
     return hashlib.sha256(listing.encode()).hexdigest()
 
 
+def _in_blocks(
+    run: StepRunner, step: str, blocks: int, inputs: dict[str, Any], merge: dict[str, Any]
+) -> dict:
+    """``step`` on every user, or in ``blocks`` user blocks merged by ``<step>-merge``
+    (given the blocks' folders and ``merge``)."""
+    if blocks == 1:
+        return run(step, **inputs)
+    done = run.blocks(f"{step}-block", [{**inputs, "block": (i, blocks)} for i in range(blocks)])
+    return run(f"{step}-merge", block_dirs=[block["dir"] for block in done], **merge)
+
+
 def run_nightly(
     run: StepRunner,
     configs: PipelineConfig,
@@ -587,11 +609,14 @@ def run_nightly(
     publish: PublishConfig | None = None,
     params_record: Mapping[str, Any] | None = None,
     manifest_extra: Mapping[str, Any] | None = None,
+    user_blocks: int = 1,
 ) -> dict[str, dict]:
     """ingest → split → weight → train-eval → evaluate → train-full → score (→ publish).
 
     Returns each step's result by name. ``params_record`` (the flat parameters) and
-    ``manifest_extra`` go into the manifest as they were given.
+    ``manifest_extra`` go into the manifest as they were given. ``user_blocks``: evaluate
+    and score in that many user blocks (0: :func:`~recsys_core.blocks.block_count`), run
+    by the runner's ``blocks``; the lists are the same for any count.
     """
     source, local = fetch_input(input_path, run.work_dir)
     input_sha = input_checksum(local)
@@ -620,24 +645,22 @@ def run_nightly(
         results["train-eval"] = run(
             "train-eval", weight_dir=weight_dir, matrix="eval", config=config
         )
-    results["evaluate"] = run(
-        "evaluate",
-        split_dir=split_dir,
-        train_dir=results["train-eval"]["dir"],
-        config=rank,
-        protocol=configs.eval_protocol,
+    blocks = block_count(results["ingest"]["users"], user_blocks)
+    evaluated = dict(split_dir=split_dir, config=rank, protocol=configs.eval_protocol)
+    results["evaluate"] = _in_blocks(
+        run, "evaluate", blocks, {**evaluated, "train_dir": results["train-eval"]["dir"]}, evaluated
     )
     if configs.model == "ensemble":
         results.update(_ensemble_models(run, configs, split_dir, weight_dir, "full", results))
     else:
         results["train-full"] = _train_full(run, configs, configs.model, weight_dir, results)
-    results["score"] = run(
-        "score",
+    scored = dict(
         split_dir=split_dir,
         ingest_dir=results["ingest"]["dir"],
         train_dir=results["train-full"]["dir"],
         config=rank,
     )
+    results["score"] = _in_blocks(run, "score", blocks, scored, {})
     if publish is None:
         return results
     manifest = {

@@ -24,6 +24,13 @@ from threadpoolctl import threadpool_limits
 from recsys_core.progress import Progress
 
 
+def compute_threads() -> int:
+    """Threads scoring may use: ``RECSYS_THREADS`` when set (a Dask worker process that is
+    one core of a shared machine sets 1), else every core."""
+    value = os.environ.get("RECSYS_THREADS", "")
+    return max(1, int(value)) if value.strip() else os.cpu_count() or 1
+
+
 def popularity_bias(popularity: np.ndarray, popularity_weight: float) -> np.ndarray:
     """``popularity_weight · log1p(popularity)`` in float32, as seed 000 computes it."""
     return np.float32(popularity_weight) * np.log1p(popularity.astype(np.float32))
@@ -294,7 +301,8 @@ def top_k_scored(
     # a helper thread stalled one of BLAS's statically scheduled threads whenever the helper
     # ran: the GEMM took 1.45x its bound.) Each worker reuses one output buffer and one
     # mask (fresh 100s-of-MB arrays cost page faults every block).
-    workers = max(1, min(os.cpu_count() or 1, -(-n_users // max(block_size, 1))))
+    cores = compute_threads()
+    workers = max(1, min(cores, -(-n_users // max(block_size, 1))))
     rows_per_block = min(block_size, max(n_users, 1))
     local = threading.local()
 
@@ -316,7 +324,7 @@ def top_k_scored(
 
     # BLAS on one thread per worker (callers may have set it otherwise: ALS pins it to one,
     # a lone block gets every core).
-    blas_threads = 1 if workers > 1 else os.cpu_count()
+    blas_threads = 1 if workers > 1 else cores
     with ThreadPoolExecutor(workers) as executor, threadpool_limits(blas_threads, "blas"):
         done = 0
         for scored in executor.map(run_block, range(0, n_users, block_size)):

@@ -30,24 +30,30 @@ def candidate_pool_sizes(seen: sp.csr_matrix, rank: RankConfig) -> np.ndarray | 
 
 
 def score_all_users(
-    user_items: sp.csr_matrix, model: Model, rank: RankConfig
+    user_items: sp.csr_matrix,
+    model: Model,
+    rank: RankConfig,
+    block: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k unseen items per user (rows of ``user_items``, which is also what is excluded).
+    """Top-k unseen items per user (rows of ``user_items``, which is also what is excluded);
+    only rows ``block = (start, stop)`` when given.
 
-    Popularity comes from ``user_items`` itself; ``model`` must have a row per user.
+    Popularity comes from all of ``user_items``; ``model`` must have a row per user.
     """
     n_users, n_items = user_items.shape
     if len(model.model_users) != n_users:
         raise ValueError("the serving model needs a row for every user")
+    start, stop = block or (0, n_users)
+    seen = user_items if block is None else user_items[start:stop]
     bias = popularity_bias(item_popularity(user_items), rank.popularity_weight)
-    pool_sizes = candidate_pool_sizes(user_items, rank)
+    pool_sizes = candidate_pool_sizes(seen, rank)
     fused = pool_sizes is None  # a seed pool is chosen on raw scores, before the bias
     return top_k_scored(
-        model.block_scorer(np.arange(n_users), bias if fused else None),
-        n_users,
+        model.block_scorer(np.arange(start, stop), bias if fused else None),
+        stop - start,
         n_items,
         bias,
-        [user_items],
+        [seen],
         rank.top_k,
         pool_sizes=pool_sizes,
         block_size=rank.block_size,

@@ -1,13 +1,22 @@
-"""The flow's step runner: each step as its Prefect task, its folder derived from its inputs."""
+"""The flow's step runner: each step as its Prefect task, its folder derived from its inputs.
+
+User blocks (``blocks``) run one after another in this process, or, given a
+``block_runner`` (:func:`block_task_runner`: the ``task_runner`` parameter, its one home),
+as tasks of a ``user-blocks`` subflow on that task runner, a Dask cluster.
+"""
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prefect import flow
 from prefect.states import State
+from prefect.task_runners import TaskRunner
 
 from recsys_core.workdir import STEP_NAMES, step_dir
 from tasks.steps import TASKS
@@ -22,6 +31,7 @@ class PrefectStepRunner:
     """
 
     work_dir: Path
+    block_runner: Callable[[], TaskRunner] | None = None
     timings: list[dict] = field(default_factory=list)
 
     def _task_inputs(self, step: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -30,11 +40,13 @@ class PrefectStepRunner:
         return {**inputs, "work_dir": str(self.work_dir)}
 
     def _record(self, step: str, state: State, started: float) -> dict:
-        result = state.result()
+        return self._row(step, state.name, state.result(), started)
+
+    def _row(self, step: str, state_name: str, result: dict, started: float) -> dict:
         self.timings.append(
             {
                 "step": step,
-                "state": state.name,
+                "state": state_name,
                 "wall_s": round(time.perf_counter() - started, 3),
                 "core_s": 0.0 if result.get("reused") else result["seconds"],
             }
@@ -53,3 +65,52 @@ class PrefectStepRunner:
         for future in futures:
             future.wait()
         return [self._record(step, future.state, started) for future in futures]
+
+    def blocks(self, step: str, many: list[dict[str, Any]]) -> list[dict]:
+        """A step's user blocks: in order here, or as a subflow on ``block_runner``."""
+        if self.block_runner is None:
+            return [self(step, **inputs) for inputs in many]
+        started = time.perf_counter()
+        subflow = user_blocks_flow.with_options(task_runner=self.block_runner())
+        done = subflow(step, [self._task_inputs(step, inputs) for inputs in many])
+        return [self._row(step, name, result, started) for name, result in done]
+
+
+@flow(name="user-blocks", validate_parameters=False)
+def user_blocks_flow(step: str, many: list[dict[str, Any]]) -> list[tuple[str, dict]]:
+    """One task per block on this flow's task runner; (state name, result) in block order.
+    A failed block fails the subflow with its error."""
+    futures = [TASKS[step].submit(**inputs) for inputs in many]
+    for future in futures:
+        future.wait()
+    return [(future.state.name, future.result()) for future in futures]
+
+
+# Environment of a local cluster's worker processes: each is one core, so the top-k ranks
+# on one thread (recsys_core.ranking.compute_threads) and BLAS stays on one.
+DASK_WORKER_ENV = {"RECSYS_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+# The local cluster when no scheduler is given: one single-threaded worker process per core.
+LOCAL_CLUSTER = {
+    "n_workers": os.cpu_count() or 1,
+    "threads_per_worker": 1,
+    "processes": True,
+    "dashboard_address": None,
+    "env": DASK_WORKER_ENV,
+}
+
+
+def block_task_runner(kind: str, dask_address: str | None) -> Callable[[], TaskRunner] | None:
+    """The task runner user blocks run on: None in process (``local``); for ``dask``, the
+    cluster at ``dask_address``, else at Dask's ``scheduler-address`` config, else a local
+    cluster of one single-threaded worker process per core."""
+    if kind == "local":
+        return None
+    if kind != "dask":
+        raise ValueError(f"unknown task_runner {kind!r} (expected 'local' or 'dask')")
+    import dask
+    from prefect_dask import DaskTaskRunner
+
+    address = dask_address or dask.config.get("scheduler-address", None)
+    if address:
+        return lambda: DaskTaskRunner(address=address)
+    return lambda: DaskTaskRunner(cluster_kwargs=dict(LOCAL_CLUSTER))

@@ -226,6 +226,70 @@ def gf_trial_evaluate_task(
     )
 
 
+# User blocks may run on Dask workers, where Prefect cannot enforce a timeout either.
+@task(name="evaluate-block", **STEP)
+def evaluate_block_task(
+    out_dir: str,
+    split_dir: str,
+    train_dir: str,
+    config: RankConfig,
+    protocol: EvalProtocol,
+    block: tuple[int, int],
+) -> dict:
+    """The evaluation model's lists for one block (``(index, count)``) of evaluated users."""
+    return _step(
+        "evaluate-block",
+        out_dir,
+        split_dir=split_dir,
+        train_dir=train_dir,
+        config=config,
+        protocol=protocol,
+        block=block,
+    )
+
+
+@task(name="evaluate-merge", **STEP)
+def evaluate_merge_task(
+    out_dir: str, split_dir: str, block_dirs: list[str], config: RankConfig, protocol: EvalProtocol
+) -> dict:
+    """The blocks' lists → model vs popularity metrics on validation and test."""
+    return _step(
+        "evaluate-merge",
+        out_dir,
+        split_dir=split_dir,
+        block_dirs=block_dirs,
+        config=config,
+        protocol=protocol,
+    )
+
+
+@task(name="score-block", **STEP)
+def score_block_task(
+    out_dir: str,
+    split_dir: str,
+    ingest_dir: str,
+    train_dir: str,
+    config: RankConfig,
+    block: tuple[int, int],
+) -> dict:
+    """Top-k for one block (``(index, count)``) of users, as a Parquet part."""
+    return _step(
+        "score-block",
+        out_dir,
+        split_dir=split_dir,
+        ingest_dir=ingest_dir,
+        train_dir=train_dir,
+        config=config,
+        block=block,
+    )
+
+
+@task(name="score-merge", **STEP)
+def score_merge_task(out_dir: str, block_dirs: list[str]) -> dict:
+    """The blocks' parts, in order → recommendations.parquet."""
+    return _step("score-merge", out_dir, block_dirs=block_dirs)
+
+
 @task(name="publish", **IO_RETRIES, **STEP)
 def publish_task(
     publish: PublishConfig,
@@ -263,4 +327,8 @@ TASKS = {
     "sweep-chain": sweep_chain_task,
     "trial-evaluate": trial_evaluate_task,
     "gf-trial-evaluate": gf_trial_evaluate_task,
+    "evaluate-block": evaluate_block_task,
+    "evaluate-merge": evaluate_merge_task,
+    "score-block": score_block_task,
+    "score-merge": score_merge_task,
 }

@@ -1,0 +1,208 @@
+"""Evaluation and scoring split into user blocks: one step per block, then a merge.
+
+Each block step ranks a contiguous range of users and writes its own part (``lists.npz``
+for evaluation, ``part.parquet`` for serving) in its own step folder, so a block that
+finished survives a killed run and blocks can run on different machines (a Dask cluster:
+every worker must see the work folder). The merge steps write exactly what the one-block
+steps ``evaluate`` and ``score`` write, and the lists are the same: every user's list
+depends only on that user's row.
+
+A process that runs many blocks reads the model, the split and the id maps once (the
+``once_per_process`` loaders): a Dask worker loads the model once, not with every block.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import scipy.sparse as sp
+
+from recsys_core.columns import Columns
+from recsys_core.config import EvalProtocol, RankConfig
+from recsys_core.evaluation import (
+    EvaluatedView,
+    check_model_users,
+    evaluated_view,
+    metric_tables,
+    model_lists,
+    part_exclusions,
+)
+from recsys_core.io.canonical import ITEMS_FILE, USERS_FILE
+from recsys_core.matrices import read_split
+from recsys_core.models import Model, load_model
+from recsys_core.scoring import recommendations_table, score_all_users
+from recsys_core.snapshot import write_recommendations
+from recsys_core.workdir import (
+    FACTORS_FILE,
+    FULL_MATRIX_FILE,
+    RECOMMENDATIONS_FILE,
+    SPLIT_FILE,
+    read_summary,
+)
+
+# Dask's automatic block count: one block per this many users (and at least two), so a
+# block's lists and buffers stay small next to the model each worker holds.
+USERS_PER_BLOCK = 50_000
+EVAL_PARTS = ("validation", "test")
+LISTS_FILE = "lists.npz"
+PART_FILE = "part.parquet"
+
+T = TypeVar("T")
+
+
+def user_blocks(n_users: int, count: int) -> list[tuple[int, int]]:
+    """``count`` contiguous, near-equal ``(start, stop)`` ranges covering ``n_users`` rows
+    (fewer when there are fewer users than blocks, never an empty one unless no users)."""
+    count = max(1, min(count, n_users))
+    edges = np.linspace(0, n_users, count + 1).round().astype(np.int64)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def worker_name() -> str:
+    """``host/pid`` of the process running a block (a block's summary says where it ran)."""
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+def block_count(n_users: int, requested: int) -> int:
+    """``requested`` blocks, or for 0 one per :data:`USERS_PER_BLOCK` users (at least 2)."""
+    if requested < 0:
+        raise ValueError(f"user_blocks must be >= 0, got {requested}")
+    return requested or max(2, math.ceil(n_users / USERS_PER_BLOCK))
+
+
+def once_per_process(load: Callable[..., T]) -> Callable[..., T]:
+    """``load(path, *args)`` remembered for the file as it is now (path, size, mtime)."""
+
+    @functools.lru_cache(maxsize=2)
+    def cached(path: str, stamp: tuple[int, int], *args: object) -> T:
+        return load(path, *args)
+
+    @functools.wraps(load)
+    def get(path: str | Path, *args: object) -> T:
+        info = Path(path).stat()
+        return cached(str(Path(path).resolve()), (info.st_size, info.st_mtime_ns), *args)
+
+    get.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return get
+
+
+@once_per_process
+def _model(path: str) -> Model:
+    return load_model(path)[0]
+
+
+@once_per_process
+def _view(path: str, protocol: EvalProtocol) -> EvaluatedView:
+    return evaluated_view(read_split(path), protocol)
+
+
+@once_per_process
+def _seen(path: str) -> sp.csr_matrix:
+    return sp.load_npz(path).tocsr()
+
+
+@once_per_process
+def _column(path: str, name: str) -> pa.Array:
+    return pq.read_table(path, columns=[name]).column(name).combine_chunks()
+
+
+def id_maps(ingest_dir: str | Path) -> tuple[pa.Array, pa.Array]:
+    """External user and item ids by row (the ingest's id maps)."""
+    folder = Path(ingest_dir)
+    return _column(folder / USERS_FILE, Columns.USER_ID), _column(
+        folder / ITEMS_FILE, Columns.ITEM_ID
+    )
+
+
+def evaluate_block_step(
+    staging: Path,
+    *,
+    split_dir: str,
+    train_dir: str,
+    config: RankConfig,
+    protocol: EvalProtocol,
+    block: tuple[int, int],
+) -> dict:
+    """Block ``block = (index, count)`` of the evaluated users → the model's lists.npz."""
+    view = _view(Path(split_dir) / SPLIT_FILE, protocol)
+    model = _model(Path(train_dir) / FACTORS_FILE)
+    check_model_users(view, model)
+    start, stop = user_blocks(len(view.rows), block[1])[block[0]]
+    excludes, _ = part_exclusions(view, protocol, EVAL_PARTS)
+    lists = model_lists(view, model, config, excludes, (start, stop))
+    np.savez(staging / LISTS_FILE, **{f"lists_{i}": items for i, items in enumerate(lists)})
+    return {"start": start, "stop": stop, "worker": worker_name()}
+
+
+def evaluate_merge_step(
+    staging: Path,
+    *,
+    split_dir: str,
+    block_dirs: list[str],
+    config: RankConfig,
+    protocol: EvalProtocol,
+) -> dict:
+    """The blocks' lists, in order → the metrics the one-block ``evaluate`` step reports."""
+    view = _view(Path(split_dir) / SPLIT_FILE, protocol)
+    parts = []
+    for folder in block_dirs:
+        with np.load(Path(folder) / LISTS_FILE, allow_pickle=False) as data:
+            parts.append([data[f"lists_{i}"] for i in range(len(data.files))])
+    lists = [np.concatenate(block) for block in zip(*parts, strict=True)]
+    if len(lists[0]) != len(view.rows):
+        raise ValueError(f"the blocks hold {len(lists[0])} users, the split {len(view.rows)}")
+    return {"metrics": metric_tables(view, protocol, EVAL_PARTS, lists, config.top_k)}
+
+
+def scored_table(
+    seen: sp.csr_matrix,
+    model: Model,
+    config: RankConfig,
+    ids: tuple[pa.Array, pa.Array],
+    block: tuple[int, int] | None = None,
+) -> pa.Table:
+    """The recommendations table of the users in ``block`` (``(start, stop)``; all: None)."""
+    items, scores = score_all_users(seen, model, config, block)
+    user_ids, item_ids = ids
+    start, stop = block or (0, seen.shape[0])
+    return recommendations_table(items, scores, user_ids.slice(start, stop - start), item_ids)
+
+
+def score_block_step(
+    staging: Path,
+    *,
+    split_dir: str,
+    ingest_dir: str,
+    train_dir: str,
+    config: RankConfig,
+    block: tuple[int, int],
+) -> dict:
+    """Block ``block = (index, count)`` of every user → its recommendations, part.parquet."""
+    seen = _seen(Path(split_dir) / FULL_MATRIX_FILE)
+    start, stop = user_blocks(seen.shape[0], block[1])[block[0]]
+    table = scored_table(
+        seen,
+        _model(Path(train_dir) / FACTORS_FILE),
+        config,
+        id_maps(ingest_dir),
+        (start, stop),
+    )
+    write_recommendations(table, staging / PART_FILE)
+    return {"rows": table.num_rows, "start": start, "stop": stop, "worker": worker_name()}
+
+
+def score_merge_step(staging: Path, *, block_dirs: list[str]) -> dict:
+    """The blocks' parts, in order → recommendations.parquet, as the ``score`` step writes."""
+    table = pa.concat_tables(pq.read_table(Path(folder) / PART_FILE) for folder in block_dirs)
+    write_recommendations(table, staging / RECOMMENDATIONS_FILE)
+    users = read_summary(block_dirs[-1])["stop"]
+    return {"rows": table.num_rows, "users": users, "blocks": len(block_dirs)}
