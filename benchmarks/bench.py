@@ -251,10 +251,8 @@ def run_flow(input_path: Path, out: Path, home: Path, params: dict) -> dict:
     if code:
         raise RuntimeError(stderr[-3000:])
     flow_s = float(re.search(r"flow wall time: ([0-9.]+)s", stdout).group(1))
-    core = sum(
-        float(m)
-        for m in re.findall(r"^\S+\s+(?:Completed|Cached)\s+\S+\s+([0-9.]+)", stdout, flags=re.M)
-    )
+    steps = flow_steps(stdout)
+    core = sum(row["core_s"] for row in steps.values())
     return {
         "process_s": round(wall, 2),
         "flow_s": flow_s,
@@ -263,7 +261,25 @@ def run_flow(input_path: Path, out: Path, home: Path, params: dict) -> dict:
         "startup_s": round(wall - flow_s, 2),
         "peak_rss_mb": round(own_mb, 1),
         "tree_peak_rss_mb": round(tree_mb, 1),
+        "steps": steps,
     }
+
+
+STEP_ROW = re.compile(r"^(\S+)\s+(Completed|Cached)\s+([0-9.]+)\s+([0-9.]+)\s*$", re.M)
+
+
+def flow_steps(stdout: str) -> dict[str, dict]:
+    """Per step of the flow's printed timings table: tasks, wall seconds (the longest:
+    a step's user blocks start together) and core seconds (summed), and how many were
+    reused (Cached)."""
+    steps: dict[str, dict] = {}
+    for step, state, wall, core in STEP_ROW.findall(stdout):
+        row = steps.setdefault(step, {"tasks": 0, "cached": 0, "wall_s": 0.0, "core_s": 0.0})
+        row["tasks"] += 1
+        row["cached"] += state == "Cached"
+        row["wall_s"] = round(max(row["wall_s"], float(wall)), 3)
+        row["core_s"] = round(row["core_s"] + float(core), 3)
+    return steps
 
 
 def scaling(input_path: Path, work: Path, params: NightlyParams) -> list[dict]:

@@ -154,12 +154,11 @@ def _run(params: NightlyParams) -> dict:
     params, sources = resolve_params_from(params)
     day = resolve_run_date(params.run_date, params.timezone)
     output = output_location(params.output_dir)
-    runner = PrefectStepRunner(
-        work_root(output, params.work_dir),
-        block_runner=block_task_runner(params.task_runner, params.dask_address),
-    )
+    work = work_root(output, params.work_dir)
+    blocks_on = block_task_runner(params.task_runner, params.dask_address)
     # One run per output at a time: a backfill queues behind a running nightly.
-    with output_lock(output, params.lock_timeout_s, runner.work_dir):
+    with blocks_on as block_runner, output_lock(output, params.lock_timeout_s, work):
+        runner = PrefectStepRunner(work, block_runner=block_runner)
         results = run_nightly(
             runner,
             params.pipeline_config(day),

@@ -301,6 +301,9 @@ def top_k_scored(
     # a helper thread stalled one of BLAS's statically scheduled threads whenever the helper
     # ran: the GEMM took 1.45x its bound.) Each worker reuses one output buffer and one
     # mask (fresh 100s-of-MB arrays cost page faults every block).
+    # Each worker's buffer holds block_size × items scores: cap it near BLOCK_CELLS so a
+    # 400k-item catalogue does not cost GBs per worker (fewer rows per GEMM cost little).
+    block_size = max(1, min(block_size, max(MIN_BLOCK_ROWS, BLOCK_CELLS // padded)))
     cores = compute_threads()
     workers = max(1, min(cores, -(-n_users // max(block_size, 1))))
     rows_per_block = min(block_size, max(n_users, 1))
@@ -331,6 +334,12 @@ def top_k_scored(
             done += scored
             progress.update(done)
     return results
+
+
+# A worker's score buffer: at most about this many cells (64M: 256 MB of float32, plus a
+# 64 MB mask) unless that leaves fewer than MIN_BLOCK_ROWS rows per block.
+BLOCK_CELLS = 64 * 2**20
+MIN_BLOCK_ROWS = 64
 
 
 # The popularity baseline ranks most users over the first k + this many popular items.

@@ -58,12 +58,12 @@ def synthetic_pairs(
 
 
 # Gowalla's train.txt (29,858 users, 40,981 items, 810,128 check-ins): items per user are
-# log-normal (log mean 2.94, log spread 0.75, at least 8); the top 10 % of items hold 39 %
+# about log-normal (mean 27, log spread 0.75, at least 8); the top 10 % of items hold 39 %
 # of the check-ins, which 1 + Pareto(1.7) popularity reproduces.
 GOWALLA_SHAPE = dict(
     n_users=29_858,
     n_items=40_981,
-    mean_items=25,
+    mean_items=27,
     length_spread=0.75,
     min_items=8,
     popularity_tail=1.7,

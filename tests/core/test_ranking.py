@@ -145,3 +145,13 @@ def test_popularity_baseline_is_exact_whatever_the_headroom(case, headroom):
     got, scores = top_k_popular(bias, crowded, 6, headroom=headroom)
     assert got.tolist() == _reference(np.zeros_like(users), items, crowded, bias, 6)
     assert np.array_equal(scores, bias[got])
+
+
+def test_a_wide_catalogue_caps_rows_per_block_with_the_same_lists(case, monkeypatch):
+    import recsys_core.ranking as ranking
+
+    users, items, seen, bias = case
+    expected = top_k_multi(users, items, bias, [seen], 5)[0][0]
+    monkeypatch.setattr(ranking, "BLOCK_CELLS", 3 * 64)  # 3 rows of the padded width
+    monkeypatch.setattr(ranking, "MIN_BLOCK_ROWS", 2)
+    assert top_k_multi(users, items, bias, [seen], 5)[0][0].tolist() == expected.tolist()

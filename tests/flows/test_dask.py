@@ -52,9 +52,10 @@ def test_dask_blocks_publish_the_in_process_lists(
     )
 
 
-def test_unknown_task_runner_is_refused():
+def test_task_runner_kinds():
     from tasks.runner import block_task_runner
 
-    assert block_task_runner("local", None) is None
-    with pytest.raises(ValueError, match="task_runner"):
-        block_task_runner("spark", None)
+    with block_task_runner("local", None) as in_process:
+        assert in_process is None
+    with pytest.raises(ValueError, match="task_runner"), block_task_runner("spark", None):
+        pass
