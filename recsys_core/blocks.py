@@ -117,10 +117,8 @@ def _column(path: str, name: str) -> pa.Array:
 
 def id_maps(ingest_dir: str | Path) -> tuple[pa.Array, pa.Array]:
     """External user and item ids by row (the ingest's id maps)."""
-    folder = Path(ingest_dir)
-    return _column(folder / USERS_FILE, Columns.USER_ID), _column(
-        folder / ITEMS_FILE, Columns.ITEM_ID
-    )
+    users = _column(Path(ingest_dir) / USERS_FILE, Columns.USER_ID)
+    return users, _column(Path(ingest_dir) / ITEMS_FILE, Columns.ITEM_ID)
 
 
 def evaluate_block_step(
