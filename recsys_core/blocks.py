@@ -101,8 +101,11 @@ def _model(path: str) -> Model:
 
 
 @once_per_process
-def _view(path: str, protocol: EvalProtocol) -> EvaluatedView:
-    return evaluated_view(read_split(path), protocol)
+def _view(path: str, protocol: EvalProtocol) -> tuple[EvaluatedView, tuple]:
+    """The evaluated view and its exclusions (:func:`part_exclusions`), built once: the
+    standard protocol's test exclusion is a sum over every evaluated user."""
+    view = evaluated_view(read_split(path), protocol)
+    return view, part_exclusions(view, protocol, EVAL_PARTS)
 
 
 @once_per_process
@@ -131,11 +134,10 @@ def evaluate_block_step(
     block: tuple[int, int],
 ) -> dict:
     """Block ``block = (index, count)`` of the evaluated users → the model's lists.npz."""
-    view = _view(Path(split_dir) / SPLIT_FILE, protocol)
+    view, (excludes, _) = _view(Path(split_dir) / SPLIT_FILE, protocol)
     model = _model(Path(train_dir) / FACTORS_FILE)
     check_model_users(view, model)
     start, stop = user_blocks(len(view.rows), block[1])[block[0]]
-    excludes, _ = part_exclusions(view, protocol, EVAL_PARTS)
     lists = model_lists(view, model, config, excludes, (start, stop))
     np.savez(staging / LISTS_FILE, **{f"lists_{i}": items for i, items in enumerate(lists)})
     return {"start": start, "stop": stop, "worker": worker_name()}
@@ -150,7 +152,7 @@ def evaluate_merge_step(
     protocol: EvalProtocol,
 ) -> dict:
     """The blocks' lists, in order → the metrics the one-block ``evaluate`` step reports."""
-    view = _view(Path(split_dir) / SPLIT_FILE, protocol)
+    view, exclusions = _view(Path(split_dir) / SPLIT_FILE, protocol)
     parts = []
     for folder in block_dirs:
         with np.load(Path(folder) / LISTS_FILE, allow_pickle=False) as data:
@@ -158,7 +160,7 @@ def evaluate_merge_step(
     lists = [np.concatenate(block) for block in zip(*parts, strict=True)]
     if len(lists[0]) != len(view.rows):
         raise ValueError(f"the blocks hold {len(lists[0])} users, the split {len(view.rows)}")
-    return {"metrics": metric_tables(view, protocol, EVAL_PARTS, lists, config.top_k)}
+    return {"metrics": metric_tables(view, protocol, exclusions, lists, config.top_k)}
 
 
 def scored_table(

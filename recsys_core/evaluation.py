@@ -161,20 +161,21 @@ def model_lists(
 def metric_tables(
     view: EvaluatedView,
     protocol: EvalProtocol,
-    parts: tuple[EvalPart, ...],
+    exclusions: tuple[list[sp.csr_matrix], dict[EvalPart, int]],
     lists: list[np.ndarray],
     k: int,
 ) -> dict[str, dict[str, float]]:
     """The model's (``lists``, as :func:`model_lists` returns them for every evaluated user)
-    and the popularity baseline's metric tables on ``parts``."""
+    and the popularity baseline's metric tables on the parts of ``exclusions`` (what
+    :func:`part_exclusions` returned for the lists)."""
     n_items = view.seen.shape[1]
-    excludes, which = part_exclusions(view, protocol, parts)
+    excludes, which = exclusions
     # The baseline ranks by popularity itself, whatever weight the model's blend uses.
     popular_order = popularity_bias(view.popularity, 1.0)
     popular_lists = [top_k_popular(popular_order, matrix, k)[0] for matrix in excludes]
     one_list = protocol == "seed"  # seed means run over every evaluated user
     tables = {}
-    for part in parts:
+    for part in which:
         model_name, popularity_name = PART_TABLES[part]
         truth = view.truth[part]
         tables[model_name] = metric_table(lists[which[part]], truth, k, n_items, one_list)
@@ -205,6 +206,6 @@ def evaluate(
     """
     view = evaluated_view(arrays, protocol)
     check_model_users(view, model)
-    excludes, _ = part_exclusions(view, protocol, parts)
-    lists = model_lists(view, model, rank, excludes)
-    return metric_tables(view, protocol, parts, lists, rank.top_k)
+    exclusions = part_exclusions(view, protocol, parts)
+    lists = model_lists(view, model, rank, exclusions[0])
+    return metric_tables(view, protocol, exclusions, lists, rank.top_k)
