@@ -4,8 +4,9 @@ Each block step ranks a contiguous range of users and writes its own part (``lis
 for evaluation, ``part.parquet`` for serving) in its own step folder, so a block that
 finished survives a killed run and blocks can run on different machines (a Dask cluster:
 every worker must see the work folder). The merge steps write exactly what the one-block
-steps ``evaluate`` and ``score`` write, and the lists are the same: every user's list
-depends only on that user's row.
+steps ``evaluate`` and ``score`` write, to the bit: every user's list depends only on
+that user's row, and blocks start on the ranking's tiles (:func:`user_blocks`), so each
+GEMM is the very call the one-block run makes.
 
 A process that runs many blocks reads the model, the split and the id maps once (the
 ``once_per_process`` loaders): a Dask worker loads the model once, not with every block.
@@ -39,6 +40,7 @@ from recsys_core.evaluation import (
 from recsys_core.io.canonical import ITEMS_FILE, USERS_FILE
 from recsys_core.matrices import read_split
 from recsys_core.models import Model, load_model
+from recsys_core.ranking import tile_alignment
 from recsys_core.scoring import recommendations_table, score_all_users
 from recsys_core.snapshot import write_recommendations
 from recsys_core.workdir import (
@@ -59,11 +61,23 @@ PART_FILE = "part.parquet"
 T = TypeVar("T")
 
 
-def user_blocks(n_users: int, count: int) -> list[tuple[int, int]]:
-    """``count`` contiguous, near-equal ``(start, stop)`` ranges covering ``n_users`` rows
-    (fewer when there are fewer users than blocks, never an empty one unless no users)."""
-    count = max(1, min(count, n_users))
-    edges = np.linspace(0, n_users, count + 1).round().astype(np.int64)
+def user_blocks(n_users: int, count: int, align: int = 1) -> list[tuple[int, int]]:
+    """``count`` contiguous, near-equal ``(start, stop)`` ranges covering ``n_users`` rows,
+    every start a multiple of ``align`` (some are empty when there are fewer aligned
+    pieces than blocks).
+
+    Scoring passes :func:`~recsys_core.ranking.tile_alignment`: a block then scores in the
+    whole run's tiles, so its scores are the one-block run's to the bit.
+
+    Examples
+    --------
+    >>> user_blocks(10, 3), user_blocks(2500, 3, align=1024)
+    ([(0, 3), (3, 7), (7, 10)], [(0, 1024), (1024, 2048), (2048, 2500)])
+    """
+    count = max(1, count)
+    edges = np.round(np.linspace(0, n_users / max(1, align), count + 1)).astype(np.int64) * align
+    edges = np.minimum(edges, n_users)
+    edges[-1] = n_users
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
@@ -137,7 +151,8 @@ def evaluate_block_step(
     view, (excludes, _) = _view(Path(split_dir) / SPLIT_FILE, protocol)
     model = _model(Path(train_dir) / FACTORS_FILE)
     check_model_users(view, model)
-    start, stop = user_blocks(len(view.rows), block[1])[block[0]]
+    aligned = user_blocks(len(view.rows), block[1], tile_alignment(config.block_size))
+    start, stop = aligned[block[0]]
     lists = model_lists(view, model, config, excludes, (start, stop))
     np.savez(staging / LISTS_FILE, **{f"lists_{i}": items for i, items in enumerate(lists)})
     return {"start": start, "stop": stop, "worker": worker_name()}
@@ -188,7 +203,8 @@ def score_block_step(
 ) -> dict:
     """Block ``block = (index, count)`` of every user → its recommendations, part.parquet."""
     seen = _seen(Path(split_dir) / FULL_MATRIX_FILE)
-    start, stop = user_blocks(seen.shape[0], block[1])[block[0]]
+    aligned = user_blocks(seen.shape[0], block[1], tile_alignment(config.block_size))
+    start, stop = aligned[block[0]]
     table = scored_table(
         seen,
         _model(Path(train_dir) / FACTORS_FILE),

@@ -301,11 +301,9 @@ def top_k_scored(
     # a helper thread stalled one of BLAS's statically scheduled threads whenever the helper
     # ran: the GEMM took 1.45x its bound.) Each worker reuses one output buffer and one
     # mask (fresh 100s-of-MB arrays cost page faults every block).
-    # Each worker's buffer holds block_size × items scores: cap it near BLOCK_CELLS so a
-    # 400k-item catalogue does not cost GBs per worker (fewer rows per GEMM cost little).
-    block_size = max(1, min(block_size, max(MIN_BLOCK_ROWS, BLOCK_CELLS // padded)))
+    block_size = tile_rows(block_size, n_items)
     cores = compute_threads()
-    workers = max(1, min(cores, -(-n_users // max(block_size, 1))))
+    workers = max(1, min(cores, -(-n_users // block_size)))
     rows_per_block = min(block_size, max(n_users, 1))
     local = threading.local()
 
@@ -325,10 +323,9 @@ def top_k_scored(
             items[start:stop], values[start:stop] = got_items, got_values
         return stop - start
 
-    # BLAS on one thread per worker (callers may have set it otherwise: ALS pins it to one,
-    # a lone block gets every core).
-    blas_threads = 1 if workers > 1 else cores
-    with ThreadPoolExecutor(workers) as executor, threadpool_limits(blas_threads, "blas"):
+    # BLAS on one thread always (callers may have set it otherwise: ALS pins it to one), even
+    # for a lone tile: a GEMM split across threads rounds differently (see tile_rows).
+    with ThreadPoolExecutor(workers) as executor, threadpool_limits(1, "blas"):
         done = 0
         for scored in executor.map(run_block, range(0, n_users, block_size)):
             done += scored
@@ -340,6 +337,32 @@ def top_k_scored(
 # 64 MB mask) unless that leaves fewer than MIN_BLOCK_ROWS rows per block.
 BLOCK_CELLS = 64 * 2**20
 MIN_BLOCK_ROWS = 64
+
+
+def tile_rows(block_size: int, n_items: int) -> int:
+    """Users per scoring call (a *tile*): ``block_size``, capped so a worker's buffer stays
+    near :data:`BLOCK_CELLS` (never below :data:`MIN_BLOCK_ROWS`), rounded down to a power
+    of two.
+
+    Tiles start at multiples of their size and BLAS runs single-threaded on each, because a
+    GEMM's rounding depends on its row count and thread split: only the same calls give the
+    same bits. A user range that starts at a multiple of :func:`tile_alignment` is scored in
+    exactly the tiles the whole run uses, so its scores equal the whole run's to the bit.
+
+    Examples
+    --------
+    >>> tile_rows(1024, 40_981), tile_rows(1024, 409_781), tile_rows(1000, 10)
+    (1024, 128, 512)
+    """
+    width, chunks = chunk_layout(n_items)
+    rows = max(1, min(block_size, max(MIN_BLOCK_ROWS, BLOCK_CELLS // (width * chunks))))
+    return 1 << (rows.bit_length() - 1)
+
+
+def tile_alignment(block_size: int) -> int:
+    """Where a user block may start so its tiles are the whole run's: ``block_size``
+    rounded down to a power of two, which every :func:`tile_rows` divides."""
+    return 1 << (max(1, block_size).bit_length() - 1)
 
 
 # The popularity baseline ranks most users over the first k + this many popular items.
