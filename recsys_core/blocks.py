@@ -66,8 +66,7 @@ def user_blocks(n_users: int, count: int, align: int = 1) -> list[tuple[int, int
     every start a multiple of ``align`` (some are empty when there are fewer aligned
     pieces than blocks).
 
-    Scoring passes :func:`~recsys_core.ranking.tile_alignment`: a block then scores in the
-    whole run's tiles, so its scores are the one-block run's to the bit.
+    The block steps align to the ranking's tiles (:func:`block_range`).
 
     Examples
     --------
@@ -79,6 +78,14 @@ def user_blocks(n_users: int, count: int, align: int = 1) -> list[tuple[int, int
     edges = np.minimum(edges, n_users)
     edges[-1] = n_users
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def block_range(n_users: int, block: tuple[int, int], config: RankConfig) -> tuple[int, int]:
+    """Users ``(start, stop)`` of block ``block = (index, count)``, starting on
+    :func:`~recsys_core.ranking.tile_alignment`: the block then scores in the whole run's
+    tiles, so its scores are the one-block run's to the bit."""
+    index, count = block
+    return user_blocks(n_users, count, tile_alignment(config.block_size))[index]
 
 
 def worker_name() -> str:
@@ -151,8 +158,7 @@ def evaluate_block_step(
     view, (excludes, _) = _view(Path(split_dir) / SPLIT_FILE, protocol)
     model = _model(Path(train_dir) / FACTORS_FILE)
     check_model_users(view, model)
-    aligned = user_blocks(len(view.rows), block[1], tile_alignment(config.block_size))
-    start, stop = aligned[block[0]]
+    start, stop = block_range(len(view.rows), block, config)
     lists = model_lists(view, model, config, excludes, (start, stop))
     np.savez(staging / LISTS_FILE, **{f"lists_{i}": items for i, items in enumerate(lists)})
     return {"start": start, "stop": stop, "worker": worker_name()}
@@ -203,8 +209,7 @@ def score_block_step(
 ) -> dict:
     """Block ``block = (index, count)`` of every user → its recommendations, part.parquet."""
     seen = _seen(Path(split_dir) / FULL_MATRIX_FILE)
-    aligned = user_blocks(seen.shape[0], block[1], tile_alignment(config.block_size))
-    start, stop = aligned[block[0]]
+    start, stop = block_range(seen.shape[0], block, config)
     table = scored_table(
         seen,
         _model(Path(train_dir) / FACTORS_FILE),
