@@ -93,45 +93,80 @@ def _candidates(
     Only chunks whose maximum reaches the row's threshold are opened (one strided gather
     each), so the work is proportional to the candidates, not to the catalogue.
     """
-    n_rows = scores.shape[0]
+    n_rows, padded = scores.shape
     width, chunks = chunk_layout(n_items)
-    strided = scores.reshape(n_rows, width, chunks)
-    maxima = strided.max(axis=1)
+    maxima = scores.reshape(n_rows, width, chunks).max(axis=1)
     threshold = chunk_threshold(maxima, need)
-    rows, opened = np.nonzero(maxima >= threshold[:, None])
-    values = strided[rows, :, opened]  # (opened chunks, width): chunk j holds j + chunks·w
-    hit, offset = np.nonzero(values >= threshold[rows][:, None])
-    rows, cols, values = rows[hit], opened[hit] + chunks * offset, values[hit, offset]
+    # flatnonzero and one divmod: about 3x faster than the two-index np.nonzero.
+    rows, opened = np.divmod(np.flatnonzero(maxima >= threshold[:, None]), chunks)
+    # Chunk j of row r holds the flat cells r·padded + j + chunks·w, w < width.
+    firsts = rows * padded + opened
+    values = np.take(scores.reshape(-1), firsts[:, None] + chunks * np.arange(width))
+    chunk, offset = np.divmod(np.flatnonzero(values >= threshold[rows][:, None]), width)
+    rows, cols = rows[chunk], opened[chunk] + chunks * offset
+    values = values[chunk, offset]
     inside = cols < n_items
     return rows[inside], cols[inside], values[inside]
 
 
-def _segment_order(rows: np.ndarray, values: np.ndarray, n_rows: int):
-    """Order that groups candidates by row, best value first; plus row counts and starts.
+def _descending_bits(values: np.ndarray) -> np.ndarray:
+    """uint64 keys (below 2**32) whose ascending order is the float32 ``values``'
+    descending order; -0.0 counts as 0.0."""
+    bits = (values.astype(np.float32) + np.float32(0)).view(np.uint32)
+    ascending = np.where(bits >> 31, ~bits, bits | np.uint32(1 << 31))
+    return (~ascending).astype(np.uint64)
 
-    One stable argsort of ``row · span - value`` (float64, exact for float32 values)
-    instead of a two-key lexsort.
+
+def _from_descending_bits(keys: np.ndarray) -> np.ndarray:
+    """The float32 values :func:`_descending_bits` encoded."""
+    ascending = ~keys.astype(np.uint32)
+    bits = np.where(ascending >> 31, ascending & np.uint32(0x7FFFFFFF), ~ascending)
+    return bits.view(np.float32)
+
+
+def _by_row_best_first(
+    rows: np.ndarray, cols: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The candidates grouped by row (ascending), best value first, ties by column;
+    -0.0 becomes 0.0.
+
+    One sort of packed ``row | value | column`` uint64 keys, decoded afterwards: about 3x
+    faster than a stable argsort plus three gathers. A lexsort where the bits do not fit.
     """
-    if len(values):
-        span = float(values.max()) - float(values.min()) + 1.0
-        order = np.argsort(rows * span - values.astype(np.float64), kind="stable")
-    else:
-        order = np.zeros(0, dtype=np.int64)
+    if not len(rows):
+        return rows, cols, values
+    col_bits = max(1, int(cols.max()).bit_length())
+    row_bits = max(1, int(rows.max()).bit_length())
+    if row_bits + 32 + col_bits > 64:
+        order = np.lexsort((cols, -values.astype(np.float64), rows))
+        return rows[order], cols[order], values[order] + np.float32(0)
+    keys = rows.astype(np.uint64) << np.uint64(32 + col_bits)
+    keys |= _descending_bits(values) << np.uint64(col_bits)
+    keys |= cols.astype(np.uint64)
+    keys.sort()
+    return (
+        (keys >> np.uint64(32 + col_bits)).astype(np.int64),
+        (keys & np.uint64((1 << col_bits) - 1)).astype(np.int64),
+        _from_descending_bits(keys >> np.uint64(col_bits)),
+    )
+
+
+def _row_starts(rows: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the count and first position of its entries in ``rows`` (grouped)."""
     counts = np.bincount(rows, minlength=n_rows)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    return order, counts, starts
+    return counts, np.cumsum(counts) - counts
 
 
 def _first_k(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int, k: int):
     """Best-first top-k per row of sparse candidates; -1 / -inf fill short rows."""
     finite = np.isfinite(values)
-    rows, cols, values = rows[finite], cols[finite], values[finite]
-    order, counts, starts = _segment_order(rows, values, n_rows)
+    rows, cols, values = _by_row_best_first(rows[finite], cols[finite], values[finite])
+    counts, starts = _row_starts(rows, n_rows)
     slot = np.arange(k)
     valid = slot[None, :] < np.minimum(counts, k)[:, None]
-    if not len(order):
+    if not len(rows):
         return np.full((n_rows, k), -1, np.int32), np.full((n_rows, k), -np.inf, np.float32)
-    take = order[np.where(valid, starts[:, None] + slot, 0)]
+    take = np.where(valid, starts[:, None] + slot, 0)
     items = np.where(valid, cols[take], -1).astype(np.int32)
     return items, np.where(valid, values[take], -np.inf).astype(np.float32)
 
@@ -207,8 +242,8 @@ def _block_top_k(
     else:
         # Seed pool: the exact top-P by raw score, then blend inside the pool.
         rows, cols, values = _candidates(scores, n_items, pool_sizes)
-        order, _, starts = _segment_order(rows, values, n_rows)
-        rows, cols, values = rows[order], cols[order], values[order]
+        rows, cols, values = _by_row_best_first(rows, cols, values)
+        _, starts = _row_starts(rows, n_rows)
         in_pool = np.arange(len(rows)) - starts[rows] < pool_sizes[rows]
         rows, cols = rows[in_pool], cols[in_pool]
         values = values[in_pool] + bias[cols]

@@ -155,3 +155,34 @@ def test_a_wide_catalogue_caps_rows_per_block_with_the_same_lists(case, monkeypa
     monkeypatch.setattr(ranking, "BLOCK_CELLS", 3 * 64)  # 3 rows of the padded width
     monkeypatch.setattr(ranking, "MIN_BLOCK_ROWS", 2)
     assert top_k_multi(users, items, bias, [seen], 5)[0][0].tolist() == expected.tolist()
+
+
+def test_tied_scores_list_the_lower_item_first():
+    """Duplicated items score exactly alike: the lower index comes first, in every block."""
+    rng = np.random.default_rng(3)
+    users = rng.normal(size=(9, 4)).astype(np.float32)
+    items = np.repeat(rng.normal(size=(6, 4)).astype(np.float32), 3, axis=0)[::-1].copy()
+    no_seen = sp.csr_matrix((9, 18), dtype=np.float32)
+    got, scores = top_k(users, items, np.zeros(18, np.float32), no_seen, 7, block_size=4)
+    assert got.tolist() == _reference(users, items, no_seen, np.zeros(18, np.float32), 7)
+    tied = scores[:, 1:] == scores[:, :-1]
+    assert tied.any() and (got[:, 1:][tied] > got[:, :-1][tied]).all()
+
+
+def test_packed_candidate_order_equals_a_lexsort():
+    """Row ascending, value descending (-0.0 as 0.0, -inf last), column ascending; the
+    packed-key sort and its lexsort fallback (columns too wide to pack) agree."""
+    from recsys_core.ranking import _by_row_best_first
+
+    rng = np.random.default_rng(4)
+    n = 2_000
+    rows = rng.integers(0, 50, n)
+    cols = rng.permutation(n)
+    values = rng.choice(np.array([-np.inf, -1.5, -0.0, 0.0, 0.25, 3.0], np.float32), n)
+    values[:100] = rng.normal(size=100).astype(np.float32)
+    expected = np.lexsort((cols, -values.astype(np.float64) + 0.0, rows))
+    for scale in (1, 2**40):  # 2**40: 41 column bits, no room to pack
+        got_rows, got_cols, got_values = _by_row_best_first(rows, cols * scale, values)
+        assert got_rows.tolist() == rows[expected].tolist()
+        assert got_cols.tolist() == (cols[expected] * scale).tolist()
+        assert got_values.tobytes() == (values[expected] + np.float32(0)).tobytes()
