@@ -112,7 +112,7 @@ def _candidates(
 def _descending_bits(values: np.ndarray) -> np.ndarray:
     """uint64 keys (below 2**32) whose ascending order is the float32 ``values``'
     descending order; -0.0 counts as 0.0."""
-    bits = (values.astype(np.float32) + np.float32(0)).view(np.uint32)
+    bits = (values + np.float32(0)).astype(np.float32, copy=False).view(np.uint32)
     ascending = np.where(bits >> 31, ~bits, bits | np.uint32(1 << 31))
     return (~ascending).astype(np.uint64)
 
@@ -390,14 +390,20 @@ def tile_rows(block_size: int, n_items: int) -> int:
     (1024, 128, 512)
     """
     width, chunks = chunk_layout(n_items)
-    rows = max(1, min(block_size, max(MIN_BLOCK_ROWS, BLOCK_CELLS // (width * chunks))))
-    return 1 << (rows.bit_length() - 1)
+    return _power_of_two_at_most(
+        min(block_size, max(MIN_BLOCK_ROWS, BLOCK_CELLS // (width * chunks)))
+    )
 
 
 def tile_alignment(block_size: int) -> int:
     """Where a user block may start so its tiles are the whole run's: ``block_size``
     rounded down to a power of two, which every :func:`tile_rows` divides."""
-    return 1 << (max(1, block_size).bit_length() - 1)
+    return _power_of_two_at_most(block_size)
+
+
+def _power_of_two_at_most(n: int) -> int:
+    """The largest power of two ``<= max(n, 1)``: tiles and block starts share it."""
+    return 1 << (max(1, n).bit_length() - 1)
 
 
 # The popularity baseline ranks most users over the first k + this many popular items.
