@@ -17,10 +17,10 @@ import tempfile
 from pathlib import Path
 
 from flows.params import MODEL_KNOBS, ModelParams, NightlyParams, TuneParams
-from recsys_core.pipeline import LocalRunner, run_nightly
+from recsys_core.data.synthetic import synthetic_pairs, write_adjacency, write_events_csv
+from recsys_core.pipeline.nightly import LocalRunner, run_nightly
+from recsys_core.pipeline.tune import run_tuning
 from recsys_core.reporting import format_table
-from recsys_core.synthetic import synthetic_pairs, write_adjacency, write_events_csv
-from recsys_core.tuning_pipeline import run_tuning
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_000 = ModelParams().model_dump()  # ModelParams' own defaults are seed 000's

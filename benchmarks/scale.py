@@ -1,7 +1,7 @@
 """The nightly at a multiple of Gowalla's size, in process and on a local Dask cluster.
 
 ``make bench SCALE=10`` (or ``python -m benchmarks.scale --scale 10``): a Gowalla-shaped
-synthetic log (``recsys_core.synthetic.gowalla_like_pairs``: 10 → 300k users, 410k items,
+synthetic log (``recsys_core.data.synthetic.gowalla_like_pairs``: 10 → 300k users, 410k items,
 ≈ 8M interactions), then
 
 1. every step in this process (the flow's own wiring, ``run_nightly``): seconds and peak
@@ -38,12 +38,12 @@ import scipy.sparse as sp
 from benchmarks.bench import ROOT, core_steps, progress, run_flow
 from benchmarks.measure import measure
 from flows.params import NightlyParams
-from recsys_core.graph_filter import GraphFilter
-from recsys_core.models import load_model
-from recsys_core.pipeline import run_step
-from recsys_core.ranking import top_k_scored
-from recsys_core.synthetic import gowalla_like_pairs, write_adjacency
-from recsys_core.workdir import FACTORS_FILE, FULL_MATRIX_FILE, RECOMMENDATIONS_FILE
+from recsys_core.data.synthetic import gowalla_like_pairs, write_adjacency
+from recsys_core.io.workdir import FACTORS_FILE, FULL_MATRIX_FILE, RECOMMENDATIONS_FILE
+from recsys_core.models.graph_filter import GraphFilter
+from recsys_core.models.registry import load_model
+from recsys_core.pipeline.nightly import run_step
+from recsys_core.ranking.topk import top_k_scored
 
 RESULTS = ROOT / "benchmarks" / "results"
 # Where a run's fitted graph filter is, by model (the ensemble may have dropped it from

@@ -24,14 +24,14 @@ import scipy.sparse as sp
 
 from benchmarks.measure import measure
 from flows.params import NightlyParams
-from recsys_core.evaluation import evaluate
-from recsys_core.matrices import eval_training_matrix, read_split
-from recsys_core.pipeline import LocalRunner, input_checksum
+from recsys_core.data.matrices import eval_training_matrix, read_split
+from recsys_core.data.synthetic import synthetic_pairs, write_adjacency
+from recsys_core.data.weighting import confidence
+from recsys_core.evaluation.protocol import evaluate
+from recsys_core.io.workdir import SPLIT_FILE
+from recsys_core.models.als import fit_als
+from recsys_core.pipeline.nightly import LocalRunner, input_checksum
 from recsys_core.reporting import format_table
-from recsys_core.synthetic import synthetic_pairs, write_adjacency
-from recsys_core.training import fit_als
-from recsys_core.weighting import confidence
-from recsys_core.workdir import SPLIT_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 GOWALLA = ROOT.parent / "shared" / "data" / "gowalla" / "train.txt"

@@ -22,10 +22,10 @@ from flows.cli import flow_parser, json_object, run_guarded
 from flows.nightly import nightly
 from flows.params import NightlyParams
 from recsys_core.io.storage import output_location
-from recsys_core.pipeline import fetch_input, fingerprint, input_checksum
+from recsys_core.io.workdir import work_root
+from recsys_core.pipeline.nightly import fetch_input, fingerprint, input_checksum
+from recsys_core.publishing.snapshot import Decision, publish_decision
 from recsys_core.reporting import format_table
-from recsys_core.snapshot import Decision, publish_decision
-from recsys_core.workdir import work_root
 
 
 def dates_between(start: dt.date, end: dt.date) -> list[dt.date]:

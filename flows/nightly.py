@@ -2,7 +2,7 @@
 
 Run it: ``python -m flows.nightly --params '{"input_path": "...", "output_dir": "..."}'``
 (parameters merged over the defaults; the last stdout line is the snapshot folder).
-The steps and their wiring are in ``recsys_core/pipeline.py`` (``run_nightly``); each runs
+The steps and their wiring are in ``recsys_core/pipeline/nightly.py`` (``run_nightly``); each runs
 here as its Prefect task (``tasks/steps.py``) through ``tasks/runner.py``.
 """
 
@@ -40,14 +40,14 @@ from recsys_core.config import (
     SplitStrategy,
 )
 from recsys_core.errors import InputError
-from recsys_core.history import history_rows
 from recsys_core.io.lock import output_lock
 from recsys_core.io.storage import is_uri, output_location
-from recsys_core.pipeline import run_nightly
-from recsys_core.quality_gate import QualityGateFailed
+from recsys_core.io.workdir import work_root
+from recsys_core.pipeline.nightly import run_nightly
+from recsys_core.pipeline.tune import best_params_path
+from recsys_core.publishing.history import history_rows
+from recsys_core.publishing.quality_gate import QualityGateFailed
 from recsys_core.reporting import blend_rows, format_table, metrics_rows
-from recsys_core.tuning_pipeline import best_params_path
-from recsys_core.workdir import work_root
 from tasks.runner import PrefectStepRunner, block_task_runner
 
 

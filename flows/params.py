@@ -49,7 +49,7 @@ from recsys_core.config import (
 from recsys_core.io.storage import is_uri
 from recsys_core.io.window import as_of_window
 from recsys_core.metrics import METRIC_NAMES, metric_key
-from recsys_core.tuning import SearchMethod, searched_family
+from recsys_core.tuning.trials import SearchMethod, searched_family
 
 SAMPLE_INPUT = "data/gowalla_sample.txt"
 # Where the nightly's model knobs come from: their defaults (explicit values always win),

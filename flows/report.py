@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from recsys_core.history import history_rows, write_history_plot
+from recsys_core.publishing.history import history_rows, write_history_plot
 from recsys_core.reporting import format_table
 
 

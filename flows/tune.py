@@ -36,11 +36,11 @@ from recsys_core.config import (
 )
 from recsys_core.errors import InputError
 from recsys_core.io.storage import is_uri
-from recsys_core.plots import plot_leaderboard
+from recsys_core.pipeline.tune import PLOT_FILE, TUNING_DIR, run_tuning, write_tuning
+from recsys_core.publishing.snapshot import snapshot_name
 from recsys_core.reporting import format_table
-from recsys_core.snapshot import snapshot_name
-from recsys_core.tuning import FAMILY_KNOBS, SearchMethod, plan_trials, searched_family
-from recsys_core.tuning_pipeline import PLOT_FILE, TUNING_DIR, run_tuning, write_tuning
+from recsys_core.tuning.plots import plot_leaderboard
+from recsys_core.tuning.trials import FAMILY_KNOBS, SearchMethod, plan_trials, searched_family
 from tasks.runner import PrefectStepRunner
 
 _DEFAULTS = TuneParams()

@@ -18,16 +18,16 @@ BadRowPolicy = Literal["fail", "quarantine"]
 SplitStrategy = Literal["ordered", "leave_k_out", "time_cutoff", "random_ratio"]
 Bm25Direction = Literal["user_items", "item_users"]
 FullSchedule = Literal["cold", "warm"]
-# Model families (recsys_core/models.py picks the implementation).
+# Model families (recsys_core/models/registry.py picks the implementation).
 ModelFamily = Literal["als", "graph_filter", "ensemble"]
 # The confidence matrix a model is fitted on: the evaluation model's or all data.
 TrainMatrix = Literal["eval", "full"]
 
 # ``eval_mode`` (a parameter) sets two separate things, modelled separately here:
 EvalMode = Literal["standard", "seed"]
-# how the evaluation model is trained and scored (see recsys_core.evaluation) ...
+# how the evaluation model is trained and scored (see recsys_core.evaluation.protocol) ...
 EvalProtocol = Literal["standard", "seed"]
-# ... and which items a list may be drawn from (see recsys_core.ranking).
+# ... and which items a list may be drawn from (see recsys_core.ranking.topk).
 CandidatePool = Literal["all_items", "seed_pool"]
 EVAL_MODES: Mapping[EvalMode, tuple[EvalProtocol, CandidatePool]] = MappingProxyType(
     {"standard": ("standard", "all_items"), "seed": ("seed", "seed_pool")}
@@ -111,7 +111,7 @@ class GraphFilterConfig:
 
 @dataclass(frozen=True, slots=True)
 class EnsembleConfig:
-    """The per-user z-score blend of ALS and the graph filter (recsys_core/ensemble.py):
+    """The per-user z-score blend of ALS and the graph filter (recsys_core/models/ensemble.py):
     its weights and popularity term are chosen each run on a sample of the validation users
     (``ensemble_choose``) or fixed to the values here."""
 
@@ -169,7 +169,7 @@ class PublishConfig:
     run_date: dt.date
     overwrite: bool = True
     keep_last: int = 14
-    # The quality gate (recsys_core/quality_gate.py).
+    # The quality gate (recsys_core/publishing/quality_gate.py).
     max_metric_drop: float = 0.2
     force_publish: bool = False
     # When the run started: a date another run published after this is never replaced.

@@ -19,7 +19,7 @@ from prefect import flow
 from prefect.states import State
 from prefect.task_runners import TaskRunner
 
-from recsys_core.workdir import STEP_NAMES, step_dir
+from recsys_core.io.workdir import STEP_NAMES, step_dir
 from tasks.steps import TASKS
 
 
@@ -88,7 +88,7 @@ def user_blocks_flow(step: str, many: list[dict[str, Any]]) -> list[tuple[str, d
 
 
 # Environment of a local cluster's worker processes: each is one core, so the top-k ranks
-# on one thread (recsys_core.ranking.compute_threads) and BLAS stays on one.
+# on one thread (recsys_core.ranking.topk.compute_threads) and BLAS stays on one.
 DASK_WORKER_ENV = {"RECSYS_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 # The local cluster when no scheduler is given: one single-threaded worker process per core.
 LOCAL_CLUSTER = {

@@ -1,7 +1,7 @@
 """One Prefect task per nightly step: each calls the core's step through ``run_step``.
 
 A task reusing a complete step folder finishes in Prefect's ``Cached`` state: the step
-folder is the cache (``recsys_core.workdir``), and Prefect's state follows it. Prefect's own
+folder is the cache (``recsys_core.io.workdir``), and Prefect's state follows it. Prefect's own
 caching is off (``NO_CACHE``, results not persisted), so no Prefect record can point at a
 folder that is gone. Results are small dicts, kept in memory.
 """
@@ -12,7 +12,6 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, State
 
-from recsys_core import pipeline
 from recsys_core.config import (
     ALSConfig,
     EnsembleConfig,
@@ -25,8 +24,9 @@ from recsys_core.config import (
     TrainMatrix,
     WeightConfig,
 )
-from recsys_core.evaluation import EvalPart
-from recsys_core.models import ModelConfig
+from recsys_core.evaluation.protocol import EvalPart
+from recsys_core.models.registry import ModelConfig
+from recsys_core.pipeline import nightly as pipeline
 
 
 def retry_on_io_error(task, task_run, state) -> bool:

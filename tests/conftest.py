@@ -33,7 +33,7 @@ def prefect_harness():
 
 @pytest.fixture(scope="session")
 def synthetic_adjacency(tmp_path_factory) -> Path:
-    from recsys_core.synthetic import synthetic_pairs, write_adjacency
+    from recsys_core.data.synthetic import synthetic_pairs, write_adjacency
 
     users, items = synthetic_pairs(n_users=300, n_items=200, seed=0)
     return write_adjacency(

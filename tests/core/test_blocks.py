@@ -8,11 +8,11 @@ import pyarrow.parquet as pq
 import pytest
 import scipy.sparse as sp
 
-from recsys_core.blocks import USERS_PER_BLOCK, block_count, once_per_process, user_blocks
 from recsys_core.config import ALSConfig, PipelineConfig, RankConfig
-from recsys_core.pipeline import LocalRunner, run_nightly
-from recsys_core.ranking import gemm_scorer, tile_alignment, top_k_scored
-from recsys_core.workdir import RECOMMENDATIONS_FILE
+from recsys_core.io.workdir import RECOMMENDATIONS_FILE
+from recsys_core.pipeline.blocks import USERS_PER_BLOCK, block_count, once_per_process, user_blocks
+from recsys_core.pipeline.nightly import LocalRunner, run_nightly
+from recsys_core.ranking.topk import gemm_scorer, tile_alignment, top_k_scored
 
 # 32-user tiles: 300 users make three real blocks (blocks start on tile multiples).
 SMALL = PipelineConfig(

@@ -3,7 +3,7 @@
 import pyarrow as pa
 import pytest
 
-from recsys_core.churn import list_churn
+from recsys_core.evaluation.churn import list_churn
 
 
 def _lists(rows):

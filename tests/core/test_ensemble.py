@@ -12,11 +12,11 @@ import pytest
 import scipy.sparse as sp
 
 from recsys_core.config import EnsembleConfig, GraphFilterConfig, RankConfig
-from recsys_core.ensemble import Ensemble, choose_blend, fixed_blend, standardise_rows
-from recsys_core.graph_filter import fit_graph_filter
-from recsys_core.models import family_name, load_model, save_model
-from recsys_core.scoring import score_all_users
-from recsys_core.training import Factors
+from recsys_core.models.als import Factors
+from recsys_core.models.ensemble import Ensemble, choose_blend, fixed_blend, standardise_rows
+from recsys_core.models.graph_filter import fit_graph_filter
+from recsys_core.models.registry import family_name, load_model, save_model
+from recsys_core.ranking.batch import score_all_users
 from tests.core.helpers import block_scores
 
 
@@ -144,7 +144,7 @@ def test_seen_items_are_never_chosen_candidates():
 def test_the_choice_is_the_same_in_small_blocks(monkeypatch):
     """A wide catalogue caps the users scored at a time (the 10x Gowalla choice took 20 GB
     in 1,024-user blocks); the grid must not depend on it."""
-    import recsys_core.ranking as ranking
+    import recsys_core.ranking.topk as ranking
 
     a, b, truth, seen = _complementary_members(n_users=300)
     args = ([a, b], ["a", "b"], np.arange(300), seen, truth, np.zeros(12), 2, EnsembleConfig())

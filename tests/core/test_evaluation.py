@@ -10,9 +10,9 @@ import pytest
 
 from recsys_core.columns import Parts
 from recsys_core.config import RankConfig
-from recsys_core.evaluation import evaluate
-from recsys_core.matrices import SplitArrays
-from recsys_core.training import Factors
+from recsys_core.data.matrices import SplitArrays
+from recsys_core.evaluation.protocol import evaluate
+from recsys_core.models.als import Factors
 
 T, V, X, N = Parts.TRAIN, Parts.VALIDATION, Parts.TEST, Parts.NOT_EVALUATED
 SPLIT = SplitArrays(

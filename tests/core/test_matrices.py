@@ -4,7 +4,7 @@ import numpy as np
 import pyarrow as pa
 
 from recsys_core.columns import Parts
-from recsys_core.matrices import (
+from recsys_core.data.matrices import (
     SplitArrays,
     eval_training_matrix,
     full_matrix,

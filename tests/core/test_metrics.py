@@ -84,7 +84,7 @@ def test_ndcg_matches_implicit_ranking_metrics():
     import scipy.sparse as sp
     from implicit.evaluation import ranking_metrics_at_k
 
-    from recsys_core.ranking import contains
+    from recsys_core.ranking.topk import contains
 
     rng = np.random.default_rng(3)
     n_users, n_items, k = 40, 30, 5

@@ -1,6 +1,6 @@
 """Contract v1 → v2: readers read both; the migration is in place, idempotent and
 interrupt-safe. ``tests/fixtures/v1_output`` was written by the v1 publish code (commit
-281d9ca, ``recsys_core.snapshot.publish_snapshot``)."""
+281d9ca, ``recsys_core.publishing.snapshot.publish_snapshot``)."""
 
 import datetime as dt
 import shutil
@@ -11,9 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from recsys_core import migrate
-from recsys_core.publishing import publish_snapshot
-from recsys_core.snapshot import (
+from recsys_core.publishing import migrate as migrate
+from recsys_core.publishing.commit import publish_snapshot
+from recsys_core.publishing.snapshot import (
     V1,
     V2,
     SnapshotError,
@@ -51,7 +51,7 @@ def test_readers_read_a_v1_output(v1_output):
 
 
 def test_publishing_into_a_v1_output_names_the_migration(v1_output, tmp_path):
-    with pytest.raises(SnapshotError, match="python -m recsys_core.migrate"):
+    with pytest.raises(SnapshotError, match="python -m recsys_core.publishing.migrate"):
         publish_snapshot(v1_output, dt.date(2026, 11, 22), "r", {}, "m", {"fingerprint": "x"})
 
 

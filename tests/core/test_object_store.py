@@ -16,8 +16,8 @@ import pyarrow.fs as pafs
 import pytest
 
 from recsys_core.io.storage import open_store
-from recsys_core.publishing import apply_retention, publish_snapshot, recover
-from recsys_core.snapshot import (
+from recsys_core.publishing.commit import apply_retention, publish_snapshot, recover
+from recsys_core.publishing.snapshot import (
     SnapshotError,
     latest_snapshot,
     published_dates,
@@ -129,7 +129,7 @@ KILL_SCRIPT = textwrap.dedent(
     """
     import datetime as dt, os, signal, sys
     from recsys_core.io import storage
-    from recsys_core.publishing import publish_snapshot
+    from recsys_core.publishing.commit import publish_snapshot
 
     out, day, scored, model, fingerprint, kill_at = sys.argv[1:]
     writes = [0]

@@ -8,8 +8,8 @@ import pytest
 
 from recsys_core.config import ALSConfig, PipelineConfig, PublishConfig, RankConfig
 from recsys_core.errors import InputError
-from recsys_core.pipeline import STEPS, LocalRunner, fingerprint, run_nightly
-from recsys_core.workdir import NIGHTLY_STEPS, STEP_NAMES
+from recsys_core.io.workdir import NIGHTLY_STEPS, STEP_NAMES
+from recsys_core.pipeline.nightly import STEPS, LocalRunner, fingerprint, run_nightly
 
 SMALL = PipelineConfig(als=ALSConfig(factors=8, iterations=3), rank=RankConfig(top_k=5))
 

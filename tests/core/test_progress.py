@@ -6,8 +6,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys_core.config import ALSConfig
+from recsys_core.models.als import fit_als
 from recsys_core.progress import Progress
-from recsys_core.training import fit_als
 
 
 def test_progress_is_throttled_and_always_reports_the_end(caplog, monkeypatch):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from recsys_core.quality_gate import QualityGateFailed, judge
+from recsys_core.publishing.quality_gate import QualityGateFailed, judge
 
 
 def _metrics(model, popularity):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys_core.ranking import (
+from recsys_core.ranking.topk import (
     contains,
     gemm_scorer,
     popularity_bias,
@@ -26,7 +26,7 @@ def top_k(users, items, bias, exclude, k, **kwargs):
 @pytest.fixture(params=[4096, 7, 3], ids=["one-item-chunks", "7-chunks", "3-chunks"])
 def case(request, monkeypatch):
     """Small data; small chunk counts exercise padding and multi-item strided chunks."""
-    monkeypatch.setattr("recsys_core.ranking.TARGET_CHUNKS", request.param)
+    monkeypatch.setattr("recsys_core.ranking.topk.TARGET_CHUNKS", request.param)
     rng = np.random.default_rng(5)
     n_users, n_items, f = 37, 53, 6
     users = rng.normal(size=(n_users, f)).astype(np.float32)
@@ -148,7 +148,7 @@ def test_popularity_baseline_is_exact_whatever_the_headroom(case, headroom):
 
 
 def test_a_wide_catalogue_caps_rows_per_block_with_the_same_lists(case, monkeypatch):
-    import recsys_core.ranking as ranking
+    import recsys_core.ranking.topk as ranking
 
     users, items, seen, bias = case
     expected = top_k_multi(users, items, bias, [seen], 5)[0][0]
@@ -172,7 +172,7 @@ def test_tied_scores_list_the_lower_item_first():
 def test_packed_candidate_order_equals_a_lexsort():
     """Row ascending, value descending (-0.0 as 0.0, -inf last), column ascending; the
     packed-key sort and its lexsort fallback (columns too wide to pack) agree."""
-    from recsys_core.ranking import _by_row_best_first
+    from recsys_core.ranking.topk import _by_row_best_first
 
     rng = np.random.default_rng(4)
     n = 2_000

@@ -12,8 +12,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from recsys_core.publishing import apply_retention, publish_snapshot, recover
-from recsys_core.snapshot import (
+from recsys_core.publishing.commit import apply_retention, publish_snapshot, recover
+from recsys_core.publishing.snapshot import (
     ROW_GROUP_ROWS,
     Decision,
     SnapshotError,

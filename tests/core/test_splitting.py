@@ -6,7 +6,7 @@ import pytest
 
 from recsys_core.columns import Parts
 from recsys_core.config import SplitConfig
-from recsys_core.splitting import split_interactions
+from recsys_core.data.splitting import split_interactions
 
 
 def _table(users, items, positions=None, timestamps=None):

@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from recsys_core.config import ALSConfig, ServingConfig
-from recsys_core.training import (
+from recsys_core.models.als import (
     Factors,
     fit_als,
     load_factors,

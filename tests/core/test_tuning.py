@@ -15,17 +15,17 @@ from recsys_core.config import (
     WeightConfig,
 )
 from recsys_core.io.atomic import sha256_file
-from recsys_core.pipeline import LocalRunner, run_step
-from recsys_core.training import fit_als, load_factors
-from recsys_core.tuning import (
+from recsys_core.io.workdir import EVAL_CONFIDENCE_FILE, EVAL_USERS_FILE
+from recsys_core.models.als import fit_als, load_factors
+from recsys_core.pipeline.nightly import LocalRunner, run_step
+from recsys_core.pipeline.tune import knobs, run_tuning, write_tuning
+from recsys_core.tuning.trials import (
     best_trial,
     factors_file,
     plan_trials,
     searched_family,
     sweep_chains,
 )
-from recsys_core.tuning_pipeline import knobs, run_tuning, write_tuning
-from recsys_core.workdir import EVAL_CONFIDENCE_FILE, EVAL_USERS_FILE
 
 BASE = PipelineConfig(als=ALSConfig(factors=8, iterations=3), rank=RankConfig(top_k=5))
 
@@ -155,7 +155,7 @@ def test_leaderboard_schema_and_best_params(tuned):
 
 def test_tuned_model_beats_popularity_on_a_seed_001_event_log(tmp_path):
     from recsys_core.config import IngestConfig, SplitConfig
-    from recsys_core.synthetic import synthetic_pairs, write_events_csv
+    from recsys_core.data.synthetic import synthetic_pairs, write_events_csv
 
     users, items = synthetic_pairs(n_users=400, n_items=150, mean_items=15, seed=5)
     log = write_events_csv(tmp_path / "events.csv", users, items, seed=5)

@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from implicit.nearest_neighbours import bm25_weight
 
 from recsys_core.config import WeightConfig
-from recsys_core.weighting import confidence
+from recsys_core.data.weighting import confidence
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 from recsys_core.config import SplitConfig
 from recsys_core.io.atomic import is_complete, staged_folder
-from recsys_core.workdir import prune_work, step_dir, step_key
+from recsys_core.io.workdir import prune_work, step_dir, step_key
 
 
 def test_key_covers_every_input_and_config_field():

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from recsys_core.snapshot import read_manifest
+from recsys_core.publishing.snapshot import read_manifest
 
 SMALL = {"factors": 8, "iterations": 3, "top_k": 5, "max_metric_drop": 1.0}
 DAYS = [dt.date(2026, 11, 10) + dt.timedelta(days=n) for n in range(10)]

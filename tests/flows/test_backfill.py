@@ -2,7 +2,7 @@
 
 import pytest
 
-from recsys_core.snapshot import published_dates
+from recsys_core.publishing.snapshot import published_dates
 
 SMALL = {"factors": 8, "iterations": 3, "top_k": 5}
 

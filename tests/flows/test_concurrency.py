@@ -12,7 +12,7 @@ import pytest
 from filelock import FileLock
 
 from recsys_core.io.lock import LOCK_FILE
-from recsys_core.snapshot import published_dates, read_manifest, verify_snapshot
+from recsys_core.publishing.snapshot import published_dates, read_manifest, verify_snapshot
 from tests.conftest import ROOT
 
 SMALL = {"iterations": 2, "top_k": 5, "run_date": "2026-11-20"}

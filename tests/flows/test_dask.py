@@ -14,7 +14,7 @@ SMALL = {"factors": 16, "iterations": 5, "top_k": 10, "run_date": "2026-11-20"}
 @pytest.fixture(scope="module")
 def wide_log(tmp_path_factory):
     """2,600 users: blocks start on 1,024-user tiles, so three blocks all hold users."""
-    from recsys_core.synthetic import synthetic_pairs, write_adjacency
+    from recsys_core.data.synthetic import synthetic_pairs, write_adjacency
 
     users, items = synthetic_pairs(n_users=2600, n_items=400, seed=3)
     return write_adjacency(tmp_path_factory.mktemp("wide") / "train.txt", users, items)

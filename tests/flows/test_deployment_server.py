@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from recsys_core.snapshot import verify_snapshot
+from recsys_core.publishing.snapshot import verify_snapshot
 from tests.conftest import ROOT
 
 PREFECT = str(Path(sys.executable).with_name("prefect"))

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from recsys_core.history import history_rows
-from recsys_core.snapshot import read_manifest, read_metrics
+from recsys_core.publishing.history import history_rows
+from recsys_core.publishing.snapshot import read_manifest, read_metrics
 
 SMALL = {"factors": 8, "iterations": 3, "top_k": 5, "max_metric_drop": 1.0}
 

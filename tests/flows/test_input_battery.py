@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from recsys_core.snapshot import published_dates, read_manifest
+from recsys_core.publishing.snapshot import published_dates, read_manifest
 
 SMALL = {"factors": 4, "iterations": 2, "top_k": 3}
 N_USERS, PER_USER, N_ITEMS = 24, 8, 30
@@ -223,7 +223,7 @@ def test_a_bad_input_fails_clearly_and_publishes_nothing(published, tmp_path, ca
 
 @pytest.mark.slow
 def test_an_input_that_changes_while_it_is_read_fails(published, tmp_path, capsys, monkeypatch):
-    import recsys_core.pipeline as pipeline
+    import recsys_core.pipeline.nightly as pipeline
 
     path = _input(tmp_path, "a.txt", ADJACENCY)
     original = pipeline.ingest

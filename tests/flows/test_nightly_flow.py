@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from recsys_core.io.atomic import sha256_file
-from recsys_core.snapshot import verify_snapshot
+from recsys_core.publishing.snapshot import verify_snapshot
 
 SMALL = {"factors": 16, "iterations": 5, "top_k": 10, "run_date": "2026-11-20"}
 CACHED_STEPS = ["ingest", "split", "weight", "train-eval", "evaluate", "train-full", "score"]
@@ -65,7 +65,7 @@ def test_snapshot_contract(prefect_harness, synthetic_adjacency, tmp_path):
 
 def test_events_input_keeps_string_ids(prefect_harness, tmp_path):
     from flows.nightly import nightly
-    from recsys_core.synthetic import synthetic_pairs, write_events_csv
+    from recsys_core.data.synthetic import synthetic_pairs, write_events_csv
 
     users, items = synthetic_pairs(n_users=120, n_items=80, seed=3)
     src = write_events_csv(tmp_path / "events.csv", users, items)
@@ -112,7 +112,7 @@ def test_missing_input_names_the_file(prefect_harness, tmp_path):
 
 def test_graph_filter_model_end_to_end(prefect_harness, synthetic_adjacency, tmp_path):
     from flows.nightly import nightly
-    from recsys_core.models import load_model
+    from recsys_core.models.registry import load_model
 
     result = nightly(
         **{**SMALL, "factors": 8},
@@ -137,7 +137,7 @@ def test_the_default_model_is_the_ensemble_and_says_what_it_chose(
     prefect_harness, synthetic_adjacency, tmp_path
 ):
     from flows.nightly import nightly
-    from recsys_core.models import family_name, load_model
+    from recsys_core.models.registry import family_name, load_model
 
     result = nightly(
         **SMALL, input_path=str(synthetic_adjacency), output_dir=str(tmp_path / "out"), gf_rank=16
@@ -185,7 +185,7 @@ def test_the_choice_tries_the_graph_filter_without_its_sharpening(
     prefect_harness, synthetic_adjacency, tmp_path
 ):
     from flows.nightly import nightly
-    from recsys_core.models import load_model
+    from recsys_core.models.registry import load_model
 
     nightly(
         **SMALL,

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from recsys_core.io.storage import open_store
-from recsys_core.snapshot import read_recommendations, verify_snapshot
+from recsys_core.publishing.snapshot import read_recommendations, verify_snapshot
 
 SMALL = {"factors": 8, "iterations": 3, "top_k": 5, "run_date": "2026-11-20"}
 

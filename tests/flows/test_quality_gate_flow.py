@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from recsys_core.snapshot import published_dates, read_manifest, verify_snapshot
+from recsys_core.publishing.snapshot import published_dates, read_manifest, verify_snapshot
 
 SMALL = {"factors": 8, "iterations": 3, "top_k": 5}
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 import recsys_core.io.adjacency as adjacency
-import recsys_core.publishing as publishing
-from recsys_core.snapshot import published_dates, read_manifest, verify_snapshot
+import recsys_core.publishing.commit as publishing
+from recsys_core.publishing.snapshot import published_dates, read_manifest, verify_snapshot
 
 SMALL = {"factors": 8, "iterations": 3, "top_k": 5, "max_metric_drop": 1.0}
 

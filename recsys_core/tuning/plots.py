@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from recsys_core.tuning import main_effects
+from recsys_core.tuning.trials import main_effects
 
 
 def plot_leaderboard(

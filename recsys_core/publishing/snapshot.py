@@ -18,8 +18,8 @@ statistics) let a reader of a few users read one.
 
 From v1 (``schema_version`` 1): ``metrics.json``, ``model.npz``, ``manifest.json`` and
 ``LATEST`` had no underscore and a folder was complete when it had ``manifest.json``. The
-readers here read both; ``python -m recsys_core.migrate`` converts a v1 output in place.
-Writing is :mod:`recsys_core.publishing`.
+readers here read both; ``python -m recsys_core.publishing.migrate`` converts a v1 output in place.
+Writing is :mod:`recsys_core.publishing.commit`.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 RECOMMENDATIONS_FILE = "recommendations.parquet"
-# Candidates the quality gate refused, laid out as snapshots (recsys_core/quality_gate.py).
+# Candidates the quality gate refused, laid out as snapshots (publishing/quality_gate.py).
 REJECTED_DIR = "_rejected"
 # Row groups of the recommendations file: small enough that one user's lookup reads little.
 ROW_GROUP_ROWS = 256 * 1024

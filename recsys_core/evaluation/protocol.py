@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from recsys_core.columns import Parts
 from recsys_core.config import EvalProtocol, RankConfig
-from recsys_core.matrices import SplitArrays, eval_training_matrix, rows_matrix
+from recsys_core.data.matrices import SplitArrays, eval_training_matrix, rows_matrix
 from recsys_core.metrics import (
     average_precision_at_k,
     item_coverage,
@@ -39,17 +39,17 @@ from recsys_core.metrics import (
     precision_at_k,
     recall_at_k,
 )
-from recsys_core.ranking import (
+from recsys_core.ranking.batch import candidate_pool_sizes
+from recsys_core.ranking.topk import (
     contains,
     item_popularity,
     popularity_bias,
     top_k_popular,
     top_k_scored,
 )
-from recsys_core.scoring import candidate_pool_sizes
 
 if TYPE_CHECKING:
-    from recsys_core.models import Model
+    from recsys_core.models.registry import Model
 
 EvalPart = Literal["validation", "test"]
 # Metric tables each part produces: the model's and the popularity baseline's.

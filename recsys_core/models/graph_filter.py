@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys_core.config import GraphFilterConfig
-from recsys_core.ranking import BlockScorer
+from recsys_core.ranking.topk import BlockScorer
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from recsys_core.io.storage import Store, as_store
 from recsys_core.metrics import metric_key
-from recsys_core.snapshot import published_dates, read_manifest, read_metrics
+from recsys_core.publishing.snapshot import published_dates, read_manifest, read_metrics
 
 REPORT_DIR = "_report"
 HISTORY_PLOT = "history.png"

@@ -38,11 +38,11 @@ from recsys_core.config import (
     RankConfig,
     WeightConfig,
 )
-from recsys_core.evaluation import EvalPart, evaluate
-from recsys_core.matrices import read_split
-from recsys_core.models import load_model
-from recsys_core.training import Factors, fit_als, load_factors, save_factors
-from recsys_core.workdir import EVAL_CONFIDENCE_FILE, EVAL_USERS_FILE, FACTORS_FILE, SPLIT_FILE
+from recsys_core.data.matrices import read_split
+from recsys_core.evaluation.protocol import EvalPart, evaluate
+from recsys_core.io.workdir import EVAL_CONFIDENCE_FILE, EVAL_USERS_FILE, FACTORS_FILE, SPLIT_FILE
+from recsys_core.models.als import Factors, fit_als, load_factors, save_factors
+from recsys_core.models.registry import load_model
 
 SearchMethod = Literal["grid", "random"]
 # Knobs a search may vary, by the config that takes them.

@@ -1,4 +1,5 @@
-"""Migrate a schema v1 output folder to v2, in place: ``python -m recsys_core.migrate OUT``.
+"""Migrate a schema v1 output folder to v2, in place (``make migrate OUTPUT_DIR=OUT``, or
+``python -m recsys_core.publishing.migrate OUT``).
 
 Each ``dt=`` folder goes through steps that each leave it readable: the data files get
 their v2 names as hard links beside the v1 names, ``_manifest.json`` is written, then
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from recsys_core.io.atomic import fsync_dir, json_text, replace_bytes
 from recsys_core.io.lock import output_lock
-from recsys_core.snapshot import SCHEMA_VERSION, V1, V2, snapshot_folders
+from recsys_core.publishing.snapshot import SCHEMA_VERSION, V1, V2, snapshot_folders
 
 # v1 name -> v2 name of the files a snapshot keeps.
 RENAMED = {V1.metrics: V2.metrics, V1.model: V2.model}
@@ -71,7 +72,9 @@ def migrate_output(output_dir: str | Path, lock_timeout_s: float = 600.0) -> lis
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: migrate one output folder; prints each converted date."""
-    parser = argparse.ArgumentParser(prog="python -m recsys_core.migrate", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m recsys_core.publishing.migrate", description=__doc__
+    )
     parser.add_argument("output_dir", help="a local output folder holding v1 snapshots")
     args = parser.parse_args(argv)
     try:

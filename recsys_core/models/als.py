@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recsys_core.config import ALSConfig, ServingConfig
-from recsys_core.ranking import BlockScorer, gemm_scorer
+from recsys_core.ranking.topk import BlockScorer, gemm_scorer
 
 log = logging.getLogger(__name__)
 progress = logging.getLogger("recsys_core.progress")  # every sweep: a long fit shows life

@@ -2,7 +2,7 @@
 
 Each step function writes into a staging folder it is given and returns a small JSON-able
 summary. :func:`run_step` is the only caller: it reuses a complete step folder (the cache,
-see :mod:`recsys_core.workdir`) or runs the step into a staged folder that appears whole.
+see :mod:`recsys_core.io.workdir`) or runs the step into a staged folder that appears whole.
 :func:`run_nightly` wires the steps; *how* a step is run is the caller's ``StepRunner``:
 Prefect tasks in the flow (``tasks/runner.py``), plain calls in the benchmark
 (:class:`LocalRunner`). Both derive a step's folder from exactly the inputs it is given.
@@ -22,17 +22,6 @@ import numpy as np
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
-from recsys_core import tuning
-from recsys_core.blocks import (
-    block_count,
-    evaluate_block_step,
-    evaluate_merge_step,
-    id_maps,
-    score_block_step,
-    score_merge_step,
-    scored_table,
-)
-from recsys_core.churn import list_churn
 from recsys_core.columns import Columns, Parts
 from recsys_core.config import (
     EnsembleConfig,
@@ -45,47 +34,23 @@ from recsys_core.config import (
     TrainMatrix,
     WeightConfig,
 )
-from recsys_core.ensemble import Ensemble, choose_blend, fixed_blend
-from recsys_core.errors import InputError
-from recsys_core.evaluation import evaluate, evaluated_view
-from recsys_core.graph_filter import GraphFilter
-from recsys_core.io.atomic import sha256_file, staged_folder
-from recsys_core.io.canonical import read_canonical
-from recsys_core.io.ingest import has_timestamps, ingest, input_files
-from recsys_core.io.storage import Store, is_uri, local_input, open_store
-from recsys_core.matrices import (
+from recsys_core.data.matrices import (
     SplitArrays,
     eval_training_matrix,
     full_matrix,
     read_split,
     write_split,
 )
-from recsys_core.models import (
-    Model,
-    ModelConfig,
-    family_name,
-    fit_model,
-    load_model,
-    save_model,
-)
-from recsys_core.publishing import apply_retention, publish_snapshot
-from recsys_core.quality_gate import QualityGateFailed, judge_against_latest
-from recsys_core.ranking import item_popularity, popularity_bias
-from recsys_core.snapshot import (
-    REJECTED_DIR,
-    Decision,
-    publish_decision,
-    published_dates,
-    read_manifest,
-    read_recommendations,
-    snapshot_name,
-    write_recommendations,
-)
-from recsys_core.splitting import split_interactions
-from recsys_core.training import load_factors, serving_als_config
-from recsys_core.version import core_version, git_commit
-from recsys_core.weighting import confidence
-from recsys_core.workdir import (
+from recsys_core.data.splitting import split_interactions
+from recsys_core.data.weighting import confidence
+from recsys_core.errors import InputError
+from recsys_core.evaluation.churn import list_churn
+from recsys_core.evaluation.protocol import evaluate, evaluated_view
+from recsys_core.io.atomic import sha256_file, staged_folder
+from recsys_core.io.canonical import read_canonical
+from recsys_core.io.ingest import has_timestamps, ingest, input_files
+from recsys_core.io.storage import Store, is_uri, local_input, open_store
+from recsys_core.io.workdir import (
     EVAL_CONFIDENCE_FILE,
     EVAL_USERS_FILE,
     FACTORS_FILE,
@@ -101,6 +66,41 @@ from recsys_core.workdir import (
     step_dir,
     write_summary,
 )
+from recsys_core.models.als import load_factors, serving_als_config
+from recsys_core.models.ensemble import Ensemble, choose_blend, fixed_blend
+from recsys_core.models.graph_filter import GraphFilter
+from recsys_core.models.registry import (
+    Model,
+    ModelConfig,
+    family_name,
+    fit_model,
+    load_model,
+    save_model,
+)
+from recsys_core.pipeline.blocks import (
+    block_count,
+    evaluate_block_step,
+    evaluate_merge_step,
+    id_maps,
+    score_block_step,
+    score_merge_step,
+    scored_table,
+)
+from recsys_core.publishing.commit import apply_retention, publish_snapshot
+from recsys_core.publishing.quality_gate import QualityGateFailed, judge_against_latest
+from recsys_core.publishing.snapshot import (
+    REJECTED_DIR,
+    Decision,
+    publish_decision,
+    published_dates,
+    read_manifest,
+    read_recommendations,
+    snapshot_name,
+    write_recommendations,
+)
+from recsys_core.ranking.topk import item_popularity, popularity_bias
+from recsys_core.tuning import trials as tuning
+from recsys_core.version import core_version, git_commit
 
 # ---------------------------------------------------------------- the steps
 
@@ -413,7 +413,7 @@ def judged_manifest(
 
 
 def churn_since_previous(output: Store, run_date: dt.date, recommendations: Path) -> dict | None:
-    """:func:`~recsys_core.churn.list_churn` against the newest published date before
+    """:func:`~recsys_core.evaluation.churn.list_churn` against the newest published date before
     ``run_date`` (None when there is none)."""
     earlier = [name for name in published_dates(output) if name < snapshot_name(run_date)]
     if not earlier:
@@ -615,7 +615,7 @@ def run_nightly(
 
     Returns each step's result by name. ``params_record`` (the flat parameters) and
     ``manifest_extra`` go into the manifest as they were given. ``user_blocks``: evaluate
-    and score in that many user blocks (0: :func:`~recsys_core.blocks.block_count`), run
+    and score in that many user blocks (0: :func:`~recsys_core.pipeline.blocks.block_count`), run
     by the runner's ``blocks``; the lists are the same for any count.
     """
     source, local = fetch_input(input_path, run.work_dir)

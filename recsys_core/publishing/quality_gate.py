@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from recsys_core.io.storage import Store
-from recsys_core.snapshot import latest_snapshot, read_metrics
+from recsys_core.publishing.snapshot import latest_snapshot, read_metrics
 
 GATE_METRIC = "ndcg"
 

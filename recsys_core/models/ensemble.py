@@ -27,10 +27,10 @@ import scipy.sparse as sp
 
 from recsys_core.config import EnsembleConfig
 from recsys_core.metrics import metric_key, ndcg_at_k, recall_at_k
-from recsys_core.ranking import BlockScorer, chunk_layout, contains, tile_rows
+from recsys_core.ranking.topk import BlockScorer, chunk_layout, contains, tile_rows
 
 if TYPE_CHECKING:
-    from recsys_core.models import Model
+    from recsys_core.models.registry import Model
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ NIGHTLY_STEPS = ("ingest", "split", "weight", "train-eval", "evaluate", "train-f
 # The ensemble's own steps: choose the blend on validation, build a blended model file.
 ENSEMBLE_STEPS = ("blend-choose", "blend")
 TUNING_STEPS = ("sweep-chain", "trial-evaluate", "gf-trial-evaluate")
-# Evaluate and score split into user blocks (recsys_core/blocks.py), each then merged.
+# Evaluate and score split into user blocks (recsys_core/pipeline/blocks.py), each then merged.
 BLOCK_STEPS = ("evaluate-block", "evaluate-merge", "score-block", "score-merge")
 STEP_NAMES = NIGHTLY_STEPS + ENSEMBLE_STEPS + TUNING_STEPS + BLOCK_STEPS
 

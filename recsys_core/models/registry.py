@@ -16,14 +16,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys_core.config import ALSConfig, GraphFilterConfig
-from recsys_core.ensemble import Ensemble
-from recsys_core.graph_filter import (
+from recsys_core.models.als import Factors, factors_arrays, factors_from_npz, fit_als
+from recsys_core.models.ensemble import Ensemble
+from recsys_core.models.graph_filter import (
     GraphFilter,
     fit_graph_filter,
     graph_filter_arrays,
     graph_filter_from_npz,
 )
-from recsys_core.training import Factors, factors_arrays, factors_from_npz, fit_als
 
 Model = Factors | GraphFilter | Ensemble
 ModelConfig = ALSConfig | GraphFilterConfig

@@ -1,4 +1,4 @@
-"""Writing dated snapshots (contract: :mod:`recsys_core.snapshot`) and retention.
+"""Writing dated snapshots (contract: :mod:`recsys_core.publishing.snapshot`) and retention.
 
 Local disk: a snapshot is assembled in a hidden staging folder beside its target, fsynced
 and renamed into place. Replacing a date renames the old folder aside, the new one in, and
@@ -37,7 +37,7 @@ from recsys_core.io.atomic import (
     sha256_file,
 )
 from recsys_core.io.storage import Store, as_store
-from recsys_core.snapshot import (
+from recsys_core.publishing.snapshot import (
     RECOMMENDATIONS_FILE,
     SCHEMA_VERSION,
     V1,
@@ -103,7 +103,7 @@ def publish_snapshot(
     overwrite: bool = True,
     started_at: dt.datetime | None = None,
 ) -> tuple[Decision, str]:
-    """Publish ``run_date`` as :func:`~recsys_core.snapshot.publish_decision` says; move
+    """Publish ``run_date`` as :func:`~recsys_core.publishing.snapshot.publish_decision` says; move
     ``_LATEST`` if it is the newest. Returns the decision and the snapshot's location.
 
     ``manifest`` must hold the run's ``fingerprint``. A date another run published after
@@ -144,7 +144,8 @@ def _refuse_v1(store: Store) -> None:
     if v1:
         raise SnapshotError(
             f"{store.location} holds schema v1 snapshots; migrate it once with "
-            f"`python -m recsys_core.migrate {store.location}` (README: Snapshot contract)"
+            f"`python -m recsys_core.publishing.migrate {store.location}` "
+            "(README: Snapshot contract)"
         )
 
 

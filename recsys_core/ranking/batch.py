@@ -11,10 +11,10 @@ import scipy.sparse as sp
 
 from recsys_core.columns import Columns
 from recsys_core.config import RankConfig
-from recsys_core.ranking import item_popularity, popularity_bias, seed_pool_sizes, top_k_scored
+from recsys_core.ranking.topk import item_popularity, popularity_bias, seed_pool_sizes, top_k_scored
 
 if TYPE_CHECKING:
-    from recsys_core.models import Model
+    from recsys_core.models.registry import Model
 
 
 def candidate_pool_sizes(seen: sp.csr_matrix, rank: RankConfig) -> np.ndarray | None:

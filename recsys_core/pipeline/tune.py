@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 from recsys_core.config import PipelineConfig
 from recsys_core.io.atomic import json_text, replace_text
 from recsys_core.metrics import METRIC_NAMES, metric_key
-from recsys_core.pipeline import StepRunner, fetch_input, input_checksum
-from recsys_core.tuning import (
+from recsys_core.pipeline.nightly import StepRunner, fetch_input, input_checksum
+from recsys_core.tuning.trials import (
     FAMILY_KNOBS,
     best_trial,
     chain_of,

@@ -29,7 +29,8 @@ import scipy.sparse as sp
 
 from recsys_core.columns import Columns
 from recsys_core.config import EvalProtocol, RankConfig
-from recsys_core.evaluation import (
+from recsys_core.data.matrices import read_split
+from recsys_core.evaluation.protocol import (
     EvaluatedView,
     check_model_users,
     evaluated_view,
@@ -38,18 +39,17 @@ from recsys_core.evaluation import (
     part_exclusions,
 )
 from recsys_core.io.canonical import ITEMS_FILE, USERS_FILE
-from recsys_core.matrices import read_split
-from recsys_core.models import Model, load_model
-from recsys_core.ranking import tile_alignment
-from recsys_core.scoring import recommendations_table, score_all_users
-from recsys_core.snapshot import write_recommendations
-from recsys_core.workdir import (
+from recsys_core.io.workdir import (
     FACTORS_FILE,
     FULL_MATRIX_FILE,
     RECOMMENDATIONS_FILE,
     SPLIT_FILE,
     read_summary,
 )
+from recsys_core.models.registry import Model, load_model
+from recsys_core.publishing.snapshot import write_recommendations
+from recsys_core.ranking.batch import recommendations_table, score_all_users
+from recsys_core.ranking.topk import tile_alignment
 
 # Dask's automatic block count: one block per this many users (and at least two), so a
 # block's lists and buffers stay small next to the model each worker holds.
@@ -82,7 +82,7 @@ def user_blocks(n_users: int, count: int, align: int = 1) -> list[tuple[int, int
 
 def block_range(n_users: int, block: tuple[int, int], config: RankConfig) -> tuple[int, int]:
     """Users ``(start, stop)`` of block ``block = (index, count)``, starting on
-    :func:`~recsys_core.ranking.tile_alignment`: the block then scores in the whole run's
+    :func:`~recsys_core.ranking.topk.tile_alignment`: the block then scores in the whole run's
     tiles, so its scores are the one-block run's to the bit."""
     index, count = block
     return user_blocks(n_users, count, tile_alignment(config.block_size))[index]
