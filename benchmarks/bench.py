@@ -33,9 +33,11 @@ from recsys_core.data.matrices import eval_training_matrix, read_split
 from recsys_core.data.synthetic import synthetic_pairs, write_adjacency
 from recsys_core.data.weighting import confidence
 from recsys_core.evaluation.protocol import evaluate
-from recsys_core.io.workdir import FACTORS_FILE, FULL_MATRIX_FILE, SPLIT_FILE
-from recsys_core.models.als import fit_als, load_factors
-from recsys_core.pipeline.nightly import LocalRunner, run_nightly, run_step
+from recsys_core.io.workdir import FULL_MATRIX_FILE, MODEL_FILE, SPLIT_FILE
+from recsys_core.models.als import fit_als
+from recsys_core.models.registry import load_model
+from recsys_core.pipeline.execute import LocalRunner, run_step
+from recsys_core.pipeline.nightly import nightly_plan
 from recsys_core.reporting import format_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +63,7 @@ def progress(message: str) -> None:
 
 
 def core_steps(input_path: Path, work: Path, params: NightlyParams) -> dict[str, dict]:
-    """The flow's own steps and wiring (``run_nightly``), in this process, from the same
+    """The flow's own steps and wiring (``nightly_plan``), in this process, from the same
     parameter object; seconds and peak RSS per step (a step run more than once, as an
     ensemble's fits are: summed), each step's folder, and the evaluation metrics."""
     rows: dict[str, dict] = {}
@@ -73,7 +75,8 @@ def core_steps(input_path: Path, work: Path, params: NightlyParams) -> dict[str,
         row["peak_rss_mb"] = max(row["peak_rss_mb"], round(peak, 1))
         return result
 
-    results = run_nightly(LocalRunner(work, measure=measured), params.pipeline_config(), input_path)
+    plan = nightly_plan(params.pipeline_config(), input_path, work)
+    results = LocalRunner(work, measure=measured).run_plan(plan)
     rows["ingest"]["interactions"] = results["ingest"]["rows"]
     rows["_dirs"] = {name: result["dir"] for name, result in results.items()}
     rows["_metrics"] = results["evaluate"]["metrics"]
@@ -124,7 +127,7 @@ def model_table(input_path: Path, work: Path, k: int = 20) -> list[dict]:
 
 def gemm_bound(full_dir: str, threads: int | None, repeat: int) -> float:
     """Best of ``repeat`` timings of one float32 GEMM: all user × all item factors."""
-    factors = load_factors(Path(full_dir) / FACTORS_FILE)[0]
+    factors = load_model(Path(full_dir) / MODEL_FILE)[0]
     users = np.ascontiguousarray(factors.user_factors, dtype=np.float32)
     items_t = np.ascontiguousarray(factors.item_factors.T, dtype=np.float32)
     timings = []
@@ -175,7 +178,7 @@ def seed_loop_seconds(split_dir: str, full_dir: str, sample: int, k: int, weight
 
     seen = sp.load_npz(Path(split_dir) / FULL_MATRIX_FILE).tocsr()
     n_users, n_items = seen.shape
-    factors = load_factors(Path(full_dir) / FACTORS_FILE)[0]
+    factors = load_model(Path(full_dir) / MODEL_FILE)[0]
     with threadpool_limits(limits=1, user_api="blas"):
         model = AlternatingLeastSquares(factors=factors.user_factors.shape[1])
     model.user_factors, model.item_factors = factors.user_factors, factors.item_factors
@@ -216,7 +219,7 @@ def warm_start_cost(split_dir: str, eval_dir: str, params: NightlyParams) -> dic
     )
     model_users, train = eval_training_matrix(grown, configs.eval_protocol)
     conf = confidence(train, configs.weight)
-    start_items = load_factors(Path(eval_dir) / FACTORS_FILE)[0].item_factors
+    start_items = load_model(Path(eval_dir) / MODEL_FILE)[0].item_factors
     out = {}
     for name, config, initial in (
         ("cold", configs.als, None),
@@ -346,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
                 str(work / "cold-full"),
                 weight_dir=dirs["weight"],
                 matrix="full",
+                family="als",
                 config=cold_als,
             )
         )

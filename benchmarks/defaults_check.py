@@ -18,8 +18,9 @@ from pathlib import Path
 
 from flows.params import MODEL_KNOBS, ModelParams, NightlyParams, TuneParams
 from recsys_core.data.synthetic import synthetic_pairs, write_adjacency, write_events_csv
-from recsys_core.pipeline.nightly import LocalRunner, run_nightly
-from recsys_core.pipeline.tune import run_tuning
+from recsys_core.pipeline.execute import LocalRunner
+from recsys_core.pipeline.nightly import nightly_plan
+from recsys_core.pipeline.tune import tuning_plan
 from recsys_core.reporting import format_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +31,9 @@ def compare(source: Path, work: Path, configs: dict[str, dict], base: dict, metr
     """Validation metrics of each named configuration on one log."""
     params = TuneParams(input_path=str(source), **base)
     trials = [params.trial_params(knobs).pipeline_config() for knobs in configs.values()]
-    outcome = run_tuning(LocalRunner(work), params.pipeline_config(), trials, source, metric)
+    outcome = LocalRunner(work).run_plan(
+        tuning_plan(params.pipeline_config(), trials, source, work, metric)
+    )
     rows = []
     for name, row in zip(configs, outcome["rows"], strict=True):
         k = metric.split("@")[1]
@@ -54,7 +57,9 @@ def compare_models(source: Path, work: Path, base: dict, metric: str) -> list[di
     rows = []
     for model in MODELS:
         params = NightlyParams(input_path=str(source), model=model, **base)
-        results = run_nightly(LocalRunner(work / model), params.pipeline_config(), source)
+        results = LocalRunner(work / model).run_plan(
+            nightly_plan(params.pipeline_config(), source, work / model)
+        )
         validation = results["evaluate"]["metrics"]["validation"]
         k = metric.split("@")[1]
         blend = results.get("blend-choose")

@@ -4,7 +4,7 @@
 synthetic log (``recsys_core.data.synthetic.gowalla_like_pairs``: 10 → 300k users, 410k items,
 ≈ 8M interactions), then
 
-1. every step in this process (the flow's own wiring, ``run_nightly``): seconds and peak
+1. every step in this process (the flow's own wiring, ``nightly_plan``): seconds and peak
    RSS per step, evaluate and score as one block each;
 2. the nightly flow as a user runs it (a subprocess) with ``task_runner: dask`` on a local
    cluster (one single-threaded worker process per core: 2 here), on the same work folder:
@@ -39,10 +39,10 @@ from benchmarks.bench import ROOT, core_steps, progress, run_flow
 from benchmarks.measure import measure
 from flows.params import NightlyParams
 from recsys_core.data.synthetic import gowalla_like_pairs, write_adjacency
-from recsys_core.io.workdir import FACTORS_FILE, FULL_MATRIX_FILE, RECOMMENDATIONS_FILE
+from recsys_core.io.workdir import FULL_MATRIX_FILE, MODEL_FILE, RECOMMENDATIONS_FILE
 from recsys_core.models.graph_filter import GraphFilter
 from recsys_core.models.registry import load_model
-from recsys_core.pipeline.nightly import run_step
+from recsys_core.pipeline.execute import run_step
 from recsys_core.ranking.topk import top_k_scored
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -50,14 +50,14 @@ RESULTS = ROOT / "benchmarks" / "results"
 # the serving fit: then its evaluation fit is as good for timing).
 GF_DIRS = {
     "graph_filter": ("train-full",),
-    "ensemble": ("train-full:graph_filter", "train-eval:graph_filter"),
+    "ensemble": ("train-full[graph_filter]", "train-eval[graph_filter]"),
 }
 
 
 def sharpening_cost(gf_dir: str, split_dir: str, sample: int, k: int = 20) -> dict:
     """Seconds to score ``sample`` users with the filter as fitted and with one more
     sharpening term, extrapolated to every user."""
-    model, _ = load_model(Path(gf_dir) / FACTORS_FILE)
+    model, _ = load_model(Path(gf_dir) / MODEL_FILE)
     if not isinstance(model, GraphFilter):
         raise ValueError(f"{gf_dir} holds no graph filter")
     seen = sp.load_npz(Path(split_dir) / FULL_MATRIX_FILE).tocsr()
@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                     gf_dir,
                     weight_dir=dirs["weight"],
                     matrix="full",
+                    family="graph_filter",
                     config=params.pipeline_config().graph_filter,
                 )
             )

@@ -30,7 +30,8 @@ from recsys_core.data.weighting import confidence
 from recsys_core.evaluation.protocol import evaluate
 from recsys_core.io.workdir import SPLIT_FILE
 from recsys_core.models.als import fit_als
-from recsys_core.pipeline.nightly import LocalRunner, input_checksum
+from recsys_core.pipeline.execute import LocalRunner
+from recsys_core.pipeline.inputs import input_checksum
 from recsys_core.reporting import format_table
 
 ROOT = Path(__file__).resolve().parents[1]

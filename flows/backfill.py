@@ -23,7 +23,8 @@ from flows.nightly import nightly
 from flows.params import NightlyParams
 from recsys_core.io.storage import output_location
 from recsys_core.io.workdir import work_root
-from recsys_core.pipeline.nightly import fetch_input, fingerprint, input_checksum
+from recsys_core.pipeline.inputs import fetch_input, input_checksum
+from recsys_core.pipeline.manifest import fingerprint
 from recsys_core.publishing.snapshot import Decision, publish_decision
 from recsys_core.reporting import format_table
 

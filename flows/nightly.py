@@ -2,8 +2,8 @@
 
 Run it: ``python -m flows.nightly --params '{"input_path": "...", "output_dir": "..."}'``
 (parameters merged over the defaults; the last stdout line is the snapshot folder).
-The steps and their wiring are in ``recsys_core/pipeline/nightly.py`` (``run_nightly``); each runs
-here as its Prefect task (``tasks/steps.py``) through ``tasks/runner.py``.
+The wiring is the core's plan (``recsys_core/pipeline/nightly.py``: ``nightly_plan``);
+``tasks/runner.py`` drives it, each step as its Prefect task (``tasks/steps.py``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from recsys_core.errors import InputError
 from recsys_core.io.lock import output_lock
 from recsys_core.io.storage import is_uri, output_location
 from recsys_core.io.workdir import work_root
-from recsys_core.pipeline.nightly import run_nightly
+from recsys_core.pipeline.nightly import nightly_plan
 from recsys_core.pipeline.tune import best_params_path
 from recsys_core.publishing.history import history_rows
 from recsys_core.publishing.quality_gate import QualityGateFailed
@@ -159,15 +159,16 @@ def _run(params: NightlyParams) -> dict:
     # One run per output at a time: a backfill queues behind a running nightly.
     with blocks_on as block_runner, output_lock(output, params.lock_timeout_s, work):
         runner = PrefectStepRunner(work, block_runner=block_runner)
-        results = run_nightly(
-            runner,
+        plan = nightly_plan(
             params.pipeline_config(day),
             params.input_for(day),
+            work,
             publish=params.publish_config(output, day, started_at),
             params_record=params.model_dump(mode="json"),
             manifest_extra={"param_sources": sources},
             user_blocks=params.blocks_requested(),
         )
+        results = runner.run_plan(plan)
     flow_s = round(time.perf_counter() - started, 3)
     metrics, published = results["evaluate"]["metrics"], results["publish"]
     history = history_rows(output, params.keep_last)

@@ -243,7 +243,7 @@ class DataParams(_Strict):
         return core_config(PipelineConfig, self, **nested)
 
     def blocks_requested(self) -> int:
-        """``user_blocks`` for ``run_nightly``: an explicit count, else one block in process
+        """``user_blocks`` for ``nightly_plan``: an explicit count, else one block in process
         and 0 (one per 50,000 users) on Dask."""
         return self.user_blocks or (1 if self.task_runner == "local" else 0)
 
@@ -323,9 +323,10 @@ class NightlyParams(ModelParams, DataParams):
         "ensemble",
         description=(
             "`ensemble` (per-user z-score blend of ALS and the graph filter, weights chosen "
-            "each run on validation, see Models), `als` (BM25 + ALS + popularity, seed 000) or "
+            "each run on validation, see Models), `als` (BM25 + ALS + a popularity term), "
             "`graph_filter` (GF-CF: linear filter + `gf_ideal_weight` × rank-`gf_rank` ideal "
-            "low-pass, plus the popularity term; training-free). `eval_mode: seed` is ALS-only"
+            "low-pass, plus the popularity term; training-free) or `popularity` (the most "
+            "popular unseen items, the evaluation's baseline). `eval_mode: seed` is ALS-only"
         ),
     )
     ensemble_choose: bool = Field(

@@ -36,7 +36,7 @@ from recsys_core.config import (
 )
 from recsys_core.errors import InputError
 from recsys_core.io.storage import is_uri
-from recsys_core.pipeline.tune import PLOT_FILE, TUNING_DIR, run_tuning, write_tuning
+from recsys_core.pipeline.tune import PLOT_FILE, TUNING_DIR, tuning_plan, write_tuning
 from recsys_core.publishing.snapshot import snapshot_name
 from recsys_core.reporting import format_table
 from recsys_core.tuning.plots import plot_leaderboard
@@ -106,9 +106,10 @@ def tune(
     trials = plan_trials(params.search_space, params.search, params.n_trials, params.search_seed)
     configs = [params.trial_params(trial).pipeline_config() for trial in trials]
     family = searched_family(params.search_space)
-    outcome = run_tuning(
-        runner, params.pipeline_config(), configs, params.input_path, params.metric, family
+    plan = tuning_plan(
+        params.pipeline_config(), configs, params.input_path, work, params.metric, family
     )
+    outcome = runner.run_plan(plan)
     provenance = {
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
         "run_date": day.isoformat(),

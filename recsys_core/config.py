@@ -18,8 +18,9 @@ BadRowPolicy = Literal["fail", "quarantine"]
 SplitStrategy = Literal["ordered", "leave_k_out", "time_cutoff", "random_ratio"]
 Bm25Direction = Literal["user_items", "item_users"]
 FullSchedule = Literal["cold", "warm"]
-# Model families (recsys_core/models/registry.py picks the implementation).
-ModelFamily = Literal["als", "graph_filter", "ensemble"]
+# Model families: the ``model`` parameter's type, equal to the registry's names
+# (recsys_core/models/registry.py; a test holds the two equal).
+ModelFamily = Literal["als", "graph_filter", "ensemble", "popularity"]
 # The confidence matrix a model is fitted on: the evaluation model's or all data.
 TrainMatrix = Literal["eval", "full"]
 

@@ -1,7 +1,7 @@
 """The flow's step runner: each step as its Prefect task, its folder derived from its inputs.
 
-User blocks (``blocks``) run one after another in this process, or, given a
-``block_runner`` (:func:`block_task_runner`: the ``task_runner`` parameter, its one home),
+User blocks (a plan's ``StepBatch`` of them) run one after another in this process, or,
+given a ``block_runner`` (:func:`block_task_runner`: the ``task_runner`` parameter, its one home),
 as tasks of a ``user-blocks`` subflow on that task runner, a Dask cluster.
 """
 
@@ -16,18 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from prefect.states import State
 from prefect.task_runners import TaskRunner
 
-from recsys_core.io.workdir import STEP_NAMES, step_dir
+from recsys_core.pipeline.execute import folder_of
+from recsys_core.pipeline.plan import Plan, StepBatch, StepCall
 from tasks.steps import TASKS
 
 
 @dataclass
 class PrefectStepRunner:
-    """Runs steps as tasks and keeps a timing row per step (state, wall and core seconds).
+    """Drives a plan with one task per step call and keeps a timing row per call (state,
+    wall and core seconds), named as the call's title (``train-eval[als]``).
 
-    A folder step's ``out_dir`` is computed here from exactly the inputs the task is given,
+    A folder step's ``out_dir`` is derived here from exactly the inputs the task is given,
     so the folder cannot drift from what the step was computed from.
     """
 
@@ -35,56 +36,79 @@ class PrefectStepRunner:
     block_runner: Callable[[], TaskRunner] | None = None
     timings: list[dict] = field(default_factory=list)
 
-    def _task_inputs(self, step: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        if step in STEP_NAMES:
-            return {"out_dir": step_dir(self.work_dir, step, inputs), **inputs}
-        return {**inputs, "work_dir": str(self.work_dir)}
+    def run_plan(self, plan: Plan) -> dict[str, dict]:
+        """Drive ``plan`` to its end; its results by name."""
+        try:
+            request = next(plan)
+            while True:
+                if isinstance(request, StepBatch):
+                    request = plan.send(self._batch(request))
+                else:
+                    request = plan.send(self._call(request))
+        except StopIteration as done:
+            return done.value
 
-    def _record(self, step: str, state: State, started: float) -> dict:
-        return self._row(step, state.name, state.result(), started)
+    def _task_inputs(self, call: StepCall) -> dict[str, Any]:
+        out_dir = folder_of(self.work_dir, call)
+        return call.inputs if out_dir is None else {"out_dir": out_dir, **call.inputs}
 
-    def _row(self, step: str, state_name: str, result: dict, started: float) -> dict:
+    def _row(self, title: str, state_name: str, result: dict, started: float) -> dict:
         self.timings.append(
             {
-                "step": step,
+                "step": title,
                 "state": state_name,
                 "wall_s": round(time.perf_counter() - started, 3),
-                "core_s": 0.0 if result.get("reused") else result["seconds"],
+                "core_s": 0.0 if result.get("reused") else result.get("seconds", 0.0),
             }
         )
         return result
 
-    def __call__(self, step: str, **inputs: Any) -> dict:
+    def _call(self, call: StepCall) -> dict:
         started = time.perf_counter()
-        state = TASKS[step](**self._task_inputs(step, inputs), return_state=True)
-        return self._record(step, state, started)
+        state = titled_task(call.step, call.title)(**self._task_inputs(call), return_state=True)
+        return self._row(call.title, state.name, state.result(), started)
 
-    def map(self, step: str, many: list[dict[str, Any]]) -> list[dict]:
-        """Submit one task per inputs on the flow's task runner; results in order."""
+    def _batch(self, batch: StepBatch) -> list[dict]:
+        """User blocks in order here, or as a subflow on ``block_runner``; other batches
+        submitted on the flow's task runner (threads)."""
+        if batch.user_blocks and self.block_runner is None:
+            return [self._call(call) for call in batch.calls]
         started = time.perf_counter()
-        futures = [TASKS[step].submit(**self._task_inputs(step, inputs)) for inputs in many]
-        for future in futures:
-            future.wait()
-        return [self._record(step, future.state, started) for future in futures]
-
-    def blocks(self, step: str, many: list[dict[str, Any]]) -> list[dict]:
-        """A step's user blocks: in order here, or as a subflow on ``block_runner``."""
-        if self.block_runner is None:
-            return [self(step, **inputs) for inputs in many]
-        started = time.perf_counter()
-        subflow = user_blocks_flow.with_options(task_runner=self.block_runner())
-        done = subflow(step, [self._task_inputs(step, inputs) for inputs in many])
-        return [self._row(step, name, result, started) for name, result in done]
+        submitted = [(call.step, call.title, self._task_inputs(call)) for call in batch.calls]
+        if batch.user_blocks:
+            subflow = user_blocks_flow.with_options(task_runner=self.block_runner())
+            done = subflow(submitted)
+        else:
+            done = _submit_all(submitted)
+        return [
+            self._row(call.title, name, result, started)
+            for call, (name, result) in zip(batch.calls, done, strict=True)
+        ]
 
 
-@flow(name="user-blocks", validate_parameters=False)
-def user_blocks_flow(step: str, many: list[dict[str, Any]]) -> list[tuple[str, dict]]:
-    """One task per block on this flow's task runner; (state name, result) in block order.
-    A failed block fails the subflow with its error."""
-    futures = [TASKS[step].submit(**inputs) for inputs in many]
+# A batch's calls as they cross into a subflow: (step, title, task inputs).
+Submitted = list[tuple[str, str, dict[str, Any]]]
+
+
+def titled_task(step: str, title: str):
+    """The step's task, its runs named ``title``."""
+    return TASKS[step].with_options(task_run_name=title)
+
+
+def _submit_all(submitted: Submitted) -> list[tuple[str, dict]]:
+    """One future per call on the current task runner; (state name, result) in order. A
+    failed task raises its error."""
+    futures = [titled_task(step, title).submit(**inputs) for step, title, inputs in submitted]
     for future in futures:
         future.wait()
     return [(future.state.name, future.result()) for future in futures]
+
+
+@flow(name="user-blocks", validate_parameters=False)
+def user_blocks_flow(submitted: Submitted) -> list[tuple[str, dict]]:
+    """One task per block on this flow's task runner; (state name, result) in block order.
+    A failed block fails the subflow with its error."""
+    return _submit_all(submitted)
 
 
 # Environment of a local cluster's worker processes: each is one core, so the top-k ranks

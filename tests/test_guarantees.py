@@ -37,9 +37,11 @@ RUN = """
 import sys
 from pathlib import Path
 from recsys_core.config import ALSConfig, PipelineConfig, RankConfig
-from recsys_core.pipeline.nightly import LocalRunner, run_nightly
+from recsys_core.pipeline.execute import LocalRunner
+from recsys_core.pipeline.nightly import nightly_plan
 configs = PipelineConfig(als=ALSConfig(factors=16, iterations=4), rank=RankConfig(top_k=10))
-results = run_nightly(LocalRunner(Path(sys.argv[2])), configs, sys.argv[1])
+work = Path(sys.argv[2])
+results = LocalRunner(work).run_plan(nightly_plan(configs, sys.argv[1], work))
 print(Path(results["score"]["dir"]) / "recommendations.parquet")
 """
 

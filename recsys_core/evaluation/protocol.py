@@ -22,7 +22,7 @@ Both exclude the user's train items and use the metric definitions in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,17 +39,11 @@ from recsys_core.metrics import (
     precision_at_k,
     recall_at_k,
 )
-from recsys_core.ranking.batch import candidate_pool_sizes
-from recsys_core.ranking.topk import (
-    contains,
-    item_popularity,
-    popularity_bias,
-    top_k_popular,
-    top_k_scored,
-)
-
-if TYPE_CHECKING:
-    from recsys_core.models.registry import Model
+from recsys_core.models.base import Model
+from recsys_core.models.registry import BASELINE, fit_model
+from recsys_core.ranking.popular import item_popularity
+from recsys_core.ranking.topk import contains
+from recsys_core.scoring.batch import ranked_lists
 
 EvalPart = Literal["validation", "test"]
 # Metric tables each part produces: the model's and the popularity baseline's.
@@ -85,13 +79,15 @@ def metric_table(
 class EvaluatedView:
     """The evaluated users as the evaluation model sees them: their model rows (of
     ``model_users``), their train items (what every list excludes), each part's held-out
-    items, and the items' train popularity (seed: evaluated users' train only)."""
+    items, the items' train popularity (seed: evaluated users' train only) and the
+    popularity baseline fitted on that train matrix."""
 
     model_users: np.ndarray
     rows: np.ndarray
     seen: sp.csr_matrix
     truth: dict[EvalPart, sp.csr_matrix]
     popularity: np.ndarray
+    baseline: Model
 
 
 def evaluated_view(arrays: SplitArrays, protocol: EvalProtocol) -> EvaluatedView:
@@ -103,7 +99,9 @@ def evaluated_view(arrays: SplitArrays, protocol: EvalProtocol) -> EvaluatedView
         "validation": rows_matrix(arrays, arrays.parts == Parts.VALIDATION, users),
         "test": rows_matrix(arrays, arrays.parts == Parts.TEST, users),
     }
-    return EvaluatedView(model_users, rows, model_train[rows], truth, item_popularity(model_train))
+    baseline = fit_model(BASELINE, model_train, None, model_users)
+    popularity = item_popularity(model_train)
+    return EvaluatedView(model_users, rows, model_train[rows], truth, popularity, baseline)
 
 
 def part_exclusions(
@@ -132,29 +130,16 @@ def model_lists(
     model: Model,
     rank: RankConfig,
     excludes: list[sp.csr_matrix],
-    block: tuple[int, int] | None = None,
+    span: tuple[int, int] | None = None,
 ) -> list[np.ndarray]:
-    """The model's top-k items of the evaluated users ``block`` (``(start, stop)`` rows of
+    """The model's top-k items of the evaluated users ``span`` (``(start, stop)`` rows of
     the view; every user when None), one array per exclusion matrix."""
-    start, stop = block or (0, len(view.rows))
-    whole = block is None
-    n_items = view.seen.shape[1]
-    seen = view.seen if whole else view.seen[start:stop]
-    bias = popularity_bias(view.popularity, rank.popularity_weight)
-    pool_sizes = candidate_pool_sizes(seen, rank)
-    fused = pool_sizes is None  # a seed pool is chosen on raw scores, before the bias
-    lists = top_k_scored(
-        model.block_scorer(view.rows[start:stop], bias if fused else None),
-        stop - start,
-        n_items,
-        bias,
-        excludes if whole else [matrix[start:stop] for matrix in excludes],
-        rank.top_k,
-        pool_sizes=pool_sizes,
-        block_size=rank.block_size,
-        label="evaluate",
-        bias_in_scores=fused,
-    )
+    start, stop = span or (0, len(view.rows))
+    if span is not None:
+        excludes = [matrix[start:stop] for matrix in excludes]
+    seen = view.seen if span is None else view.seen[start:stop]
+    rows = view.rows[start:stop]
+    lists = ranked_lists(model, rows, seen, excludes, view.popularity, rank, "evaluate")
     return [items for items, _ in lists]
 
 
@@ -170,9 +155,8 @@ def metric_tables(
     :func:`part_exclusions` returned for the lists)."""
     n_items = view.seen.shape[1]
     excludes, which = exclusions
-    # The baseline ranks by popularity itself, whatever weight the model's blend uses.
-    popular_order = popularity_bias(view.popularity, 1.0)
-    popular_lists = [top_k_popular(popular_order, matrix, k)[0] for matrix in excludes]
+    # The baseline ranks by its family's rule, whatever popularity weight the model uses.
+    popular_lists = model_lists(view, view.baseline, RankConfig(top_k=k), excludes)
     one_list = protocol == "seed"  # seed means run over every evaluated user
     tables = {}
     for part in which:

@@ -4,7 +4,8 @@
 the inputs the step is given (parameters and upstream folders, which are keyed the same
 way) and the core's code version, so equal inputs name the same folder and a complete
 folder (with ``_SUCCESS``) *is* the cache: it is the one authority on whether a step must
-run. File names inside step folders live here too.
+run. File names inside step folders live here too; which steps exist is the step table's
+(:mod:`recsys_core.pipeline.table`).
 """
 
 from __future__ import annotations
@@ -24,16 +25,6 @@ from recsys_core.io.atomic import is_complete
 from recsys_core.io.storage import is_uri, open_store
 from recsys_core.version import core_version
 
-# Steps with a folder: the nightly's in order, then tuning's (publish writes into
-# output_dir instead).
-NIGHTLY_STEPS = ("ingest", "split", "weight", "train-eval", "evaluate", "train-full", "score")
-# The ensemble's own steps: choose the blend on validation, build a blended model file.
-ENSEMBLE_STEPS = ("blend-choose", "blend")
-TUNING_STEPS = ("sweep-chain", "trial-evaluate", "gf-trial-evaluate")
-# Evaluate and score split into user blocks (recsys_core/pipeline/blocks.py), each then merged.
-BLOCK_STEPS = ("evaluate-block", "evaluate-merge", "score-block", "score-merge")
-STEP_NAMES = NIGHTLY_STEPS + ENSEMBLE_STEPS + TUNING_STEPS + BLOCK_STEPS
-
 WORK_DIR_NAME = "_work"
 INPUTS_DIR = "inputs"  # local copies of remote inputs, one per input URI, replaced each run
 SUMMARY_FILE = "summary.json"
@@ -42,7 +33,7 @@ FULL_MATRIX_FILE = "full_interactions.npz"
 EVAL_CONFIDENCE_FILE = "eval_confidence.npz"
 EVAL_USERS_FILE = "eval_users.npy"
 FULL_CONFIDENCE_FILE = "full_confidence.npz"
-FACTORS_FILE = "factors.npz"
+MODEL_FILE = "model.npz"  # any family's model file (recsys_core.models.registry.save_model)
 RECOMMENDATIONS_FILE = "recommendations.parquet"
 
 
@@ -78,8 +69,6 @@ def step_key(step: str, inputs: Mapping[str, Any]) -> str:
 
 def step_dir(work_dir: str | Path, step: str, inputs: Mapping[str, Any]) -> str:
     """``<work_dir>/<step>/<step_key>``: where a step given ``inputs`` writes."""
-    if step not in STEP_NAMES:
-        raise ValueError(f"unknown step {step!r} (expected one of {', '.join(STEP_NAMES)})")
     return str(Path(work_dir) / step / step_key(step, inputs))
 
 
@@ -99,18 +88,21 @@ def reusable(folder: str | Path) -> bool:
 
 
 def prune_work(
-    work_dir: str | Path, keep: Iterable[str | Path], min_age_s: float = 24 * 3600
+    work_dir: str | Path,
+    steps: Iterable[str],
+    keep: Iterable[str | Path],
+    min_age_s: float = 24 * 3600,
 ) -> list[str]:
     """Remove step folders not in ``keep`` once idle for ``min_age_s``; return them.
 
-    Only the step folders of :data:`STEP_NAMES` (and staging leftovers of killed runs) are
+    Only the folders of ``steps`` (and staging leftovers of killed runs) are
     touched. The age guard spares a concurrent run's fresh folders; ``keep`` holds every
     kept snapshot's folders so reruns of kept dates stay cached.
     """
     kept = {str(Path(d).resolve()) for d in keep}
     now = time.time()
     pruned = []
-    for step in STEP_NAMES:
+    for step in steps:
         root = Path(work_dir) / step
         for folder in sorted(root.iterdir()) if root.is_dir() else []:
             if str(folder.resolve()) in kept or now - folder.stat().st_mtime < min_age_s:

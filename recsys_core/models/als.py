@@ -1,30 +1,32 @@
-"""implicit ALS training and the model file (npz, no pickle)."""
+"""The ALS family: implicit's CPU alternating least squares on a users × items confidence
+matrix (BM25 + alpha, from the weight step), scored by one GEMM per block of users."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recsys_core.config import ALSConfig, ServingConfig
-from recsys_core.ranking.topk import BlockScorer, gemm_scorer
+from recsys_core.config import ALSConfig, PipelineConfig, RankConfig
+from recsys_core.models.base import Arrays, MemberLoader, cosine_rows, family_array
+from recsys_core.ranking.scorer import BlockScorer, gemm_scorer
 
 log = logging.getLogger(__name__)
 progress = logging.getLogger("recsys_core.progress")  # every sweep: a long fit shows life
 
 
 @dataclass(frozen=True, slots=True)
-class Factors:
+class ALSModel:
     """Trained factors: ``user_factors[r] · item_factors[i]`` scores dense user
     ``model_users[r]`` (sorted) on item ``i``."""
 
+    family: ClassVar[str] = "als"
     user_factors: np.ndarray
     item_factors: np.ndarray
     model_users: np.ndarray
@@ -44,17 +46,45 @@ class Factors:
         GEMM per block, the bias folded in."""
         return gemm_scorer(self.user_factors[rows], self.item_factors, bias)
 
+    def similar_items(self, items: np.ndarray) -> np.ndarray:
+        """Cosine of the item factors (implicit's ``similar_items`` measure)."""
+        return cosine_rows(self.item_factors, items)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The npz entries (``family`` included)."""
+        return {
+            "family": family_array(self.family),
+            "user_factors": self.user_factors,
+            "item_factors": self.item_factors,
+            "model_users": self.model_users,
+        }
+
+
+def from_arrays(data: Arrays, _load: MemberLoader | None = None) -> ALSModel:
+    """The model :meth:`ALSModel.to_arrays` describes."""
+    return ALSModel(data["user_factors"], data["item_factors"], data["model_users"])
+
 
 # Called after each ALS sweep with (sweeps done, fit seconds so far, the live factors).
-SweepCallback = Callable[[int, float, "Factors"], None]
+SweepCallback = Callable[[int, float, ALSModel], None]
 
 
-def serving_als_config(als: ALSConfig, serving: ServingConfig) -> ALSConfig:
+def serving_config(configs: PipelineConfig) -> ALSConfig:
     """The serving fit's ALS settings: ``warm`` runs ``warm_iterations`` sweeps (from the
-    evaluation model's item factors), ``cold`` seed 000's full schedule."""
-    if serving.full_schedule == "warm":
-        return replace(als, iterations=serving.warm_iterations)
-    return als
+    evaluation model's item factors), ``cold`` the evaluation model's full schedule."""
+    if warm_start(configs):
+        return replace(configs.als, iterations=configs.serving.warm_iterations)
+    return configs.als
+
+
+def warm_start(configs: PipelineConfig) -> bool:
+    """Whether the serving fit continues the evaluation model's item factors."""
+    return configs.serving.full_schedule == "warm"
+
+
+def popularity_weight(_config: ALSConfig, rank: RankConfig) -> float:
+    """ALS lists add ``popularity_weight · log1p(popularity)`` to the dot products."""
+    return rank.popularity_weight
 
 
 def fit_als(
@@ -63,7 +93,7 @@ def fit_als(
     model_users: np.ndarray,
     initial_item_factors: np.ndarray | None = None,
     on_sweep: SweepCallback | None = None,
-) -> Factors:
+) -> ALSModel:
     """Fit implicit's CPU ALS on a users × items confidence matrix.
 
     Row ``r`` of the matrix is dense user ``model_users[r]``.
@@ -112,7 +142,7 @@ def fit_als(
                 eta,
             )
             if on_sweep is not None:
-                live = Factors(model.user_factors, model.item_factors, model_users=users)
+                live = ALSModel(model.user_factors, model.item_factors, model_users=users)
                 on_sweep(done, fit_seconds[0], live)
 
         model.fit(confidence_user_items.astype(np.float32), show_progress=False, callback=callback)
@@ -123,39 +153,29 @@ def fit_als(
         confidence_user_items.shape,
         time.perf_counter() - started,
     )
-    return Factors(
+    return ALSModel(
         user_factors=model.user_factors,
         item_factors=model.item_factors,
         model_users=np.asarray(model_users),
     )
 
 
-def factors_arrays(factors: Factors) -> dict[str, np.ndarray]:
-    """The npz entries of a factor model (``family`` included)."""
-    return {
-        "family": np.array("als"),
-        "user_factors": factors.user_factors,
-        "item_factors": factors.item_factors,
-        "model_users": factors.model_users,
-    }
+def fit(
+    user_items: sp.csr_matrix,
+    config: ALSConfig,
+    model_users: np.ndarray,
+    warm_from: ALSModel | None = None,
+) -> ALSModel:
+    """The registry's fit: :func:`fit_als`, continuing ``warm_from``'s item factors."""
+    initial = None if warm_from is None else warm_from.item_factors
+    return fit_als(user_items, config, model_users, initial_item_factors=initial)
 
 
-def save_factors(path: str | Path, factors: Factors, config: ALSConfig) -> None:
-    """Write factors, their users and the ALS parameters (as JSON text) to an npz."""
-    params = np.array(json.dumps(asdict(config), sort_keys=True))
-    np.savez(path, **factors_arrays(factors), params=params)
-
-
-def factors_from_npz(data: Mapping[str, np.ndarray]) -> Factors:
-    """The factors in an open npz (or its entries) written by :func:`save_factors`."""
-    return Factors(
-        user_factors=data["user_factors"],
-        item_factors=data["item_factors"],
-        model_users=data["model_users"],
-    )
-
-
-def load_factors(path: str | Path) -> tuple[Factors, dict]:
-    """Read what :func:`save_factors` wrote (``allow_pickle`` stays off)."""
-    with np.load(path, allow_pickle=False) as data:
-        return factors_from_npz(data), json.loads(str(data["params"]))
+def fit_sweeps(
+    user_items: sp.csr_matrix,
+    config: ALSConfig,
+    model_users: np.ndarray,
+    on_sweep: SweepCallback,
+) -> ALSModel:
+    """The registry's fit for sweep chains: ``on_sweep`` sees the model after every sweep."""
+    return fit_als(user_items, config, model_users, on_sweep=on_sweep)

@@ -1,4 +1,4 @@
-"""The ensemble model family: a per-user z-score blend of fitted models, and its choice.
+"""The ensemble family: a per-user z-score blend of fitted models of other families.
 
 Each member's scores are standardised per user over the whole catalogue (mean 0, standard
 deviation 1: ALS dot products and graph-filter scores live on unrelated scales), weighted,
@@ -6,46 +6,21 @@ summed, and a popularity term ``popularity_weight · log1p(train popularity)`` i
 
     s(u, i) = Σ_m w_m · z_m(u, i) + popularity_weight · log1p(pop_i)
 
-:func:`choose_blend` picks the weights (a grid on the simplex, so each single member is a
-candidate too) and the popularity weight on a seeded sample of the validation users. The
-members are already fitted for evaluation, so the choice costs one scoring of the sample
-per member; every grid point then re-ranks a few hundred candidates per user.
+The weights and popularity weight are chosen on validation
+(:mod:`recsys_core.models.blend_choice`); the members are fitted by their own families.
 """
 
 from __future__ import annotations
 
-import itertools
-import logging
 import threading
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 
-from recsys_core.config import EnsembleConfig
-from recsys_core.metrics import metric_key, ndcg_at_k, recall_at_k
-from recsys_core.ranking.topk import BlockScorer, chunk_layout, contains, tile_rows
-
-if TYPE_CHECKING:
-    from recsys_core.models.registry import Model
-
-log = logging.getLogger(__name__)
-
-# The choice's grid: member weights in steps of WEIGHT_STEP on the simplex, and these
-# popularity weights (z-score units per log1p of a user count; on Gowalla's validation
-# NDCG@20 rises up to about 1 and falls after; on a dense log 1.5 still gains).
-WEIGHT_STEP = 0.1
-POPULARITY_GRID = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
-# Candidates per member and user the grid re-ranks; a blend's top-k outside every member's
-# top 200 (and the 200 most popular items) is possible in principle and ignored.
-CANDIDATES = 200
-# Users scored at a time, capped like the ranking's tiles: a block holds each member's
-# z-scores plus a full-width argpartition (about 20 bytes a cell), so 1,024 users of a
-# 410k-item catalogue took 20 GB; 128 (tile_rows) take 1.1 GB.
-CHOICE_BLOCK = 1024
+from recsys_core.config import EnsembleConfig, RankConfig
+from recsys_core.models.base import Arrays, MemberLoader, Model, family_array
+from recsys_core.ranking.scorer import BlockScorer
 
 
 def standardise_rows(scores: np.ndarray, weight: float = 1.0) -> None:
@@ -64,6 +39,7 @@ class Ensemble:
     """Members (fitted on the same users) blended by ``weights``; ``popularity_term`` is
     the per-item term added to the blend (``popularity_weight · log1p(popularity)``)."""
 
+    family: ClassVar[str] = "ensemble"
     members: tuple[Model, ...]
     weights: tuple[float, ...]
     popularity_term: np.ndarray
@@ -109,196 +85,39 @@ class Ensemble:
 
         return score
 
+    def similar_items(self, items: np.ndarray) -> np.ndarray:
+        """The members' item–item similarities blended like their scores: each row
+        standardised, weighted and summed (no popularity term)."""
+        blended = np.zeros((len(items), self.n_items), dtype=np.float32)
+        for member, weight in zip(self.members, self.weights, strict=True):
+            part = np.asarray(member.similar_items(items), dtype=np.float32)
+            standardise_rows(part, weight)
+            blended += part
+        return blended
 
-def weight_grid(n_members: int, step: float = WEIGHT_STEP) -> np.ndarray:
-    """Every weight vector on the simplex in steps of ``step`` (rows sum to 1).
-
-    Examples
-    --------
-    >>> weight_grid(2, 0.5).tolist()
-    [[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]]
-    """
-    steps = round(1 / step)
-    points = [
-        (*head, steps - sum(head))
-        for head in itertools.product(range(steps + 1), repeat=n_members - 1)
-        if sum(head) <= steps
-    ]
-    return np.array(points, dtype=np.float64) / steps
-
-
-@dataclass(frozen=True, slots=True)
-class Candidates:
-    """Per sampled user, a few hundred candidate items: each member's z-score and the
-    item's log1p popularity, whether it is a hit, and whether it may be listed at all
-    (not seen, not a repeat)."""
-
-    z: np.ndarray  # members × users × candidates
-    log_popularity: np.ndarray  # users × candidates
-    hits: np.ndarray
-    allowed: np.ndarray
-    n_relevant: np.ndarray
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The npz entries: the weights, the popularity term and each member's entries
+        prefixed ``m<number>.``."""
+        arrays = {
+            "family": family_array(self.family),
+            "weights": np.array(self.weights, dtype=np.float64),
+            "popularity_term": self.popularity_term,
+        }
+        for number, member in enumerate(self.members):
+            arrays.update({f"m{number}.{k}": v for k, v in member.to_arrays().items()})
+        return arrays
 
 
-def candidate_table(
-    members: Sequence[Model],
-    rows: np.ndarray,
-    seen: sp.csr_matrix,
-    truth: sp.csr_matrix,
-    popularity: np.ndarray,
-    per_member: int = CANDIDATES,
-) -> Candidates:
-    """Score the users ``rows`` (model rows; ``seen``/``truth`` rows line up) with every
-    member, blockwise, and keep each member's top ``per_member`` unseen items plus the
-    most popular ones."""
-    n_users, n_items = len(rows), members[0].n_items
-    per_member = min(per_member, n_items)
-    width, chunks = chunk_layout(n_items)
-    block = tile_rows(CHOICE_BLOCK, n_items)
-    buffer = np.empty((min(block, max(n_users, 1)), width * chunks), dtype=np.float32)
-    log_popularity = np.log1p(popularity.astype(np.float32))
-    popular = np.argsort(-popularity, kind="stable")[:per_member]
-    scorers = [member.block_scorer(rows) for member in members]
-    parts = []
-    for start in range(0, n_users, block):
-        stop = min(start + block, n_users)
-        seen_block = seen[start:stop]
-        seen_dense = seen_block.toarray() > 0
-        z_blocks, picks = [], []
-        for scorer in scorers:
-            out = buffer[: stop - start]
-            scorer(start, stop, out)
-            z = out[:, :n_items].copy()  # the buffer is reused by the next member
-            standardise_rows(z)
-            # Negated z, seen items last, in the buffer: no more full-width temporaries.
-            pick = np.negative(z, out=out[:, :n_items])
-            pick[seen_dense] = np.inf
-            picks.append(np.argpartition(pick, per_member - 1, axis=1)[:, :per_member])
-            z_blocks.append(z)
-        cols = np.concatenate([*picks, np.broadcast_to(popular, (stop - start, len(popular)))], 1)
-        cols.sort(axis=1)
-        repeat = np.zeros(cols.shape, dtype=bool)
-        repeat[:, 1:] = cols[:, 1:] == cols[:, :-1]
-        allowed = ~repeat & ~contains(seen_block, cols)
-        parts.append(
-            (
-                np.stack([np.take_along_axis(z, cols, 1) for z in z_blocks]),
-                log_popularity[cols],
-                contains(truth[start:stop], cols),
-                allowed,
-            )
-        )
-    return Candidates(
-        z=np.concatenate([p[0] for p in parts], axis=1),
-        log_popularity=np.concatenate([p[1] for p in parts]),
-        hits=np.concatenate([p[2] for p in parts]),
-        allowed=np.concatenate([p[3] for p in parts]),
-        n_relevant=np.diff(truth.indptr),
+def from_arrays(data: Arrays, load: MemberLoader) -> Ensemble:
+    """The model :meth:`Ensemble.to_arrays` describes; ``load`` reads each member."""
+    weights = tuple(float(w) for w in data["weights"])
+    members = tuple(
+        load({k.split(".", 1)[1]: v for k, v in data.items() if k.startswith(f"m{number}.")})
+        for number in range(len(weights))
     )
+    return Ensemble(members, weights, data["popularity_term"])
 
 
-def blend_metrics(
-    table: Candidates, weights: np.ndarray, popularity_weight: float, k: int
-) -> dict[str, float]:
-    """Recall@k and NDCG@k of one blend, over the table's users."""
-    scores = np.tensordot(weights.astype(np.float32), table.z, axes=1)
-    scores += np.float32(popularity_weight) * table.log_popularity
-    scores[~table.allowed] = -np.inf
-    k = min(k, scores.shape[1])
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(scores, top, 1), axis=1, kind="stable")
-    top = np.take_along_axis(top, order, 1)
-    hits = np.take_along_axis(table.hits, top, 1) & np.isfinite(np.take_along_axis(scores, top, 1))
-    return {
-        metric_key("recall", k): float(recall_at_k(hits, table.n_relevant).mean()),
-        metric_key("ndcg", k): float(ndcg_at_k(hits, table.n_relevant, k).mean()),
-    }
-
-
-def fixed_blend(names: Sequence[str], config: EnsembleConfig) -> dict:
-    """The blend ``ensemble_choose: false`` asks for: ALS gets ``ensemble_als_weight``, the
-    other members share the rest."""
-    others = max(len(names) - 1, 1)
-    weights = {
-        name: config.ensemble_als_weight
-        if name == "als"
-        else (1 - config.ensemble_als_weight) / others
-        for name in names
-    }
-    winners = [name for name, weight in weights.items() if weight > 0]
-    return {
-        "chosen": "ensemble" if len(winners) > 1 else winners[0],
-        "weights": weights,
-        "popularity_weight": config.ensemble_popularity_weight,
-        "fixed": True,
-    }
-
-
-def choose_blend(
-    members: Sequence[Model],
-    names: Sequence[str],
-    rows: np.ndarray,
-    seen: sp.csr_matrix,
-    truth: sp.csr_matrix,
-    popularity: np.ndarray,
-    k: int,
-    config: EnsembleConfig,
-) -> dict:
-    """The blend with the best validation NDCG@k on a sample of the users ``rows`` (those
-    with validation items), over :func:`weight_grid` × :data:`POPULARITY_GRID`.
-
-    A single member wins when no blend beats it (its weight is then 1). Returns the
-    choice, the best result of each single member, and the whole grid.
-    """
-    started = time.perf_counter()
-    has_truth = np.flatnonzero(np.diff(truth.indptr) > 0)
-    sample = np.sort(
-        np.random.default_rng(config.random_state).choice(
-            has_truth, size=min(config.ensemble_sample_users, len(has_truth)), replace=False
-        )
-    )
-    table = candidate_table(members, rows[sample], seen[sample], truth[sample], popularity)
-    metric = metric_key("ndcg", k)
-    grid = []
-    for weights, popularity_weight in itertools.product(weight_grid(len(members)), POPULARITY_GRID):
-        grid.append(
-            {
-                "weights": dict(zip(names, weights.round(3).tolist(), strict=True)),
-                "popularity_weight": popularity_weight,
-                **blend_metrics(table, weights, popularity_weight, k),
-            }
-        )
-    # Ties go to fewer members (cheaper to serve), then to the smaller popularity weight.
-    best = max(
-        grid,
-        key=lambda row: (
-            row[metric],
-            -sum(weight > 0 for weight in row["weights"].values()),
-            -row["popularity_weight"],
-        ),
-    )
-    singles = {
-        name: max((row for row in grid if row["weights"][name] == 1.0), key=lambda r: r[metric])
-        for name in names
-    }
-    winners = [name for name, weight in best["weights"].items() if weight > 0]
-    log.info(
-        "ensemble: chose %s (popularity %.3g) on %d users, %s %.4f, in %.1fs",
-        best["weights"],
-        best["popularity_weight"],
-        len(sample),
-        metric,
-        best[metric],
-        time.perf_counter() - started,
-    )
-    return {
-        "chosen": "ensemble" if len(winners) > 1 else winners[0],
-        "fixed": False,
-        "weights": best["weights"],
-        "popularity_weight": best["popularity_weight"],
-        "metric": metric,
-        "sample_users": len(sample),
-        "validation_sample": {key: best[key] for key in best if "@" in key},
-        "best_single": singles,
-        "grid": grid,
-    }
+def popularity_weight(_config: EnsembleConfig, _rank: RankConfig) -> float:
+    """The model file carries its own popularity term: the ranking adds none."""
+    return 0.0

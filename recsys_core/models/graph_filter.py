@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from recsys_core.config import GraphFilterConfig
-from recsys_core.ranking.topk import BlockScorer
+from recsys_core.config import GraphFilterConfig, PipelineConfig, RankConfig
+from recsys_core.models.base import Arrays, MemberLoader, family_array
+from recsys_core.ranking.scorer import BlockScorer
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ def _inverse_sqrt(degrees: np.ndarray) -> np.ndarray:
 class GraphFilter:
     """A fitted GF-CF: row ``r`` of ``user_items`` (0/1) is dense user ``model_users[r]``."""
 
+    family: ClassVar[str] = "graph_filter"
     user_items: sp.csr_matrix
     right: np.ndarray  # items × gf_rank
     ideal_weight: float
@@ -79,28 +82,63 @@ class GraphFilter:
         normalised = sp.diags(d_u) @ self.user_items @ sp.diags(d_i)
         return normalised.tocsr().astype(np.float32), d_i
 
-    def block_scorer(self, rows: np.ndarray, bias: np.ndarray | None = None) -> BlockScorer:
-        """Scores of model rows ``rows`` (+ ``bias`` per item), a block at a time, for the
-        shared top-k."""
+    def _filter(self) -> Callable[[sp.csr_matrix, np.ndarray], None]:
+        """``apply(signals, out)``: the filter's response to 0/1 signal rows (users' items,
+        or one item each), written into ``out[:, :n_items]``."""
         normalised, d_i = self._normalised()
         normalised_t = normalised.T.tocsr()
         ideal_items = (self.right / d_i[:, None]).T.copy()  # V_kᵀ D_I^½
         users_ideal = sp.diags(d_i) @ self.right  # D_I^-½ V_k
         n_items = self.n_items
 
-        def score(start: int, stop: int, out: np.ndarray) -> None:
-            r = self.user_items[rows[start:stop]]
-            linear = (r @ normalised_t) @ normalised
+        def apply(signals: sp.csr_matrix, out: np.ndarray) -> None:
+            linear = (signals @ normalised_t) @ normalised
             out[:, :n_items] = linear.toarray()
-            out[:, :n_items] += (self.ideal_weight * (r @ users_ideal)) @ ideal_items
+            out[:, :n_items] += (self.ideal_weight * (signals @ users_ideal)) @ ideal_items
             if self.sharpen_steps:
                 out[:, :n_items] = sharpen(
                     out[:, :n_items], normalised, self.sharpen_steps, self.sharpen_t
                 )
+
+        return apply
+
+    def block_scorer(self, rows: np.ndarray, bias: np.ndarray | None = None) -> BlockScorer:
+        """Scores of model rows ``rows`` (+ ``bias`` per item), a block at a time, for the
+        shared top-k."""
+        apply = self._filter()
+        n_items = self.n_items
+
+        def score(start: int, stop: int, out: np.ndarray) -> None:
+            apply(self.user_items[rows[start:stop]], out)
             if bias is not None:
                 out[:, :n_items] += bias
 
         return score
+
+    def similar_items(self, items: np.ndarray) -> np.ndarray:
+        """The filter's item–item operator: row ``i`` is the scores of a user who has only
+        item ``i``."""
+        one_hot = sp.csr_matrix(
+            (np.ones(len(items), np.float32), (np.arange(len(items)), items)),
+            shape=(len(items), self.n_items),
+        )
+        out = np.empty((len(items), self.n_items), dtype=np.float32)
+        self._filter()(one_hot, out)
+        return out
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The npz entries (no pickle): the 0/1 matrix as indptr/indices, V_k, the ideal
+        weight, the users and the sharpening."""
+        return {
+            "family": family_array(self.family),
+            "indptr": self.user_items.indptr,
+            "indices": self.user_items.indices,
+            "shape": np.array(self.user_items.shape),
+            "right": self.right,
+            "ideal_weight": np.array(self.ideal_weight),
+            "model_users": self.model_users,
+            "sharpen": np.array([self.sharpen_steps, self.sharpen_t], dtype=np.float64),
+        }
 
 
 def sharpen(scores: np.ndarray, normalised: sp.csr_matrix, steps: int, t: float) -> np.ndarray:
@@ -141,23 +179,8 @@ def fit_graph_filter(
     )
 
 
-def graph_filter_arrays(model: GraphFilter) -> dict[str, np.ndarray]:
-    """The npz entries of a graph filter (no pickle): the 0/1 matrix as indptr/indices,
-    V_k, the ideal weight and the users."""
-    return {
-        "family": np.array("graph_filter"),
-        "indptr": model.user_items.indptr,
-        "indices": model.user_items.indices,
-        "shape": np.array(model.user_items.shape),
-        "right": model.right,
-        "ideal_weight": np.array(model.ideal_weight),
-        "model_users": model.model_users,
-        "sharpen": np.array([model.sharpen_steps, model.sharpen_t], dtype=np.float64),
-    }
-
-
-def graph_filter_from_npz(data: Mapping[str, np.ndarray]) -> GraphFilter:
-    """What :func:`graph_filter_arrays` holds, from an open npz (or its entries)."""
+def from_arrays(data: Arrays, _load: MemberLoader | None = None) -> GraphFilter:
+    """The model :meth:`GraphFilter.to_arrays` describes."""
     indices = data["indices"]
     matrix = sp.csr_matrix(
         (np.ones(len(indices), np.float32), indices, data["indptr"]), shape=tuple(data["shape"])
@@ -171,3 +194,44 @@ def graph_filter_from_npz(data: Mapping[str, np.ndarray]) -> GraphFilter:
         int(steps),
         float(t),
     )
+
+
+def fit(
+    user_items: sp.csr_matrix,
+    config: GraphFilterConfig,
+    model_users: np.ndarray,
+    warm_from: GraphFilter | None = None,
+) -> GraphFilter:
+    """The registry's fit (nothing to warm-start: the SVD is exact up to its seed)."""
+    return fit_graph_filter(user_items, config, model_users)
+
+
+def serving_config(configs: PipelineConfig) -> GraphFilterConfig:
+    """No training schedule: the serving fit is the same SVD on all data."""
+    return configs.graph_filter
+
+
+def popularity_weight(config: GraphFilterConfig, _rank: RankConfig) -> float:
+    """GF-CF blends popularity on its own score scale (ALS's weight would swamp it)."""
+    return config.gf_popularity_weight
+
+
+def fit_knobs(config: GraphFilterConfig) -> GraphFilterConfig:
+    """What the SVD depends on (its rank and seed): trials that differ in anything else
+    share one fit (:func:`with_knobs` applies the rest)."""
+    return GraphFilterConfig(gf_rank=config.gf_rank, random_state=config.random_state)
+
+
+def with_knobs(model: GraphFilter, config: GraphFilterConfig) -> GraphFilter:
+    """A fitted filter with ``config``'s ideal weight and sharpening."""
+    return replace(
+        model,
+        ideal_weight=config.gf_ideal_weight,
+        sharpen_steps=config.gf_sharpen_steps,
+        sharpen_t=config.gf_sharpen_t,
+    )
+
+
+def without_sharpening(model: GraphFilter) -> GraphFilter:
+    """The filter with its sharpening off (itself when it has none)."""
+    return replace(model, sharpen_steps=0) if model.sharpen_steps else model

@@ -1,105 +1,192 @@
-"""The model families behind one small interface: fit on a users × items matrix, score a
-block of users (``block_scorer``), save to and load from npz. This front picks the
-implementation by config type or by the file's ``family``; a third family is one module
-plus a line in each table here. Exclusion of seen items and top-k are shared
-(``ranking``); an ensemble (``ensemble``) blends fitted members of any family.
+"""Every model family by name, and the one save/load path of model files.
+
+A family is one module (its model class, fit and file entries) plus one
+:class:`Family` entry in :data:`FAMILIES`; the pipeline, the evaluation, the ranking and
+the tuning ask this table, never a family module by name. The families' names are also
+the ``model`` parameter's type (:data:`recsys_core.config.ModelFamily`); a test holds the
+two equal.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from recsys_core.config import ALSConfig, GraphFilterConfig
-from recsys_core.models.als import Factors, factors_arrays, factors_from_npz, fit_als
-from recsys_core.models.ensemble import Ensemble
-from recsys_core.models.graph_filter import (
-    GraphFilter,
-    fit_graph_filter,
-    graph_filter_arrays,
-    graph_filter_from_npz,
-)
+from recsys_core.config import PipelineConfig, RankConfig
+from recsys_core.models import als, ensemble, graph_filter, popularity
+from recsys_core.models.base import Arrays, MemberLoader, Model
 
-Model = Factors | GraphFilter | Ensemble
-ModelConfig = ALSConfig | GraphFilterConfig
-Arrays = Mapping[str, np.ndarray]
+# fit(user_items, config, model_users, warm_from): rows of user_items are model_users.
+Fit = Callable[[sp.csr_matrix, Any, np.ndarray, Any], Model]
+
+
+def _cold(_configs: PipelineConfig) -> bool:
+    return False
+
+
+def _same(model: Model) -> Model:
+    return model
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """What the rest of the core may know of a model family.
+
+    - ``fit`` on a users × items matrix (None: the family is built from other families'
+      fits, as the ensemble is) and ``load`` from a model file's entries;
+    - ``config``/``serving``: the evaluation fit's and the serving fit's settings (the
+      serving schedule), and ``warm_start``: whether the serving fit continues the
+      evaluation model;
+    - the ranking rule: ``popularity_weight(config, rank)``, added as ``w·log1p(pop)`` to
+      the model's scores; or ``global_scores(model)``, one score per item that every list
+      follows (popularity: lists come from that order, nothing is scored per user);
+    - ``config_fields``: the :class:`PipelineConfig` fields its lists depend on (the run's
+      fingerprint leaves the others' out);
+    - ``knobs``: the parameters a tuning search may vary, and ``tuning``: how trials share
+      work (``sweeps``: one ``fit_sweeps`` per chain of trials that differ only in
+      ``sweeps_knob``, the model saved at every count asked for; ``shared_fit``: one fit
+      per :attr:`fit_knobs`, the rest applied by :attr:`with_knobs`);
+    - ``simplified``: the model without optional costly extras (a graph filter's
+      sharpening), which the blend choice also tries;
+    - ``summary``: its row in the README's family table.
+    """
+
+    name: str
+    summary: str
+    load: Callable[[Arrays, MemberLoader], Model]
+    popularity_weight: Callable[[Any, RankConfig], float]
+    config: Callable[[PipelineConfig], Any]
+    fit: Fit | None = None
+    serving: Callable[[PipelineConfig], Any] | None = None
+    warm_start: Callable[[PipelineConfig], bool] = _cold
+    global_scores: Callable[[Model], np.ndarray] | None = None
+    config_fields: tuple[str, ...] = ()
+    knobs: tuple[str, ...] = ()
+    tuning: str | None = None
+    fit_sweeps: Callable[..., Model] | None = None
+    sweeps_knob: str | None = None
+    fit_knobs: Callable[[Any], Any] | None = None
+    with_knobs: Callable[[Model, Any], Model] | None = None
+    simplified: Callable[[Model], Model] = _same
+
+    def serving_config(self, configs: PipelineConfig) -> Any:
+        """The serving fit's settings (the evaluation fit's when the family has no
+        schedule of its own)."""
+        return (self.serving or self.config)(configs)
+
+
+# Knobs a tuning search may vary, by the config that takes them.
+WEIGHT_KNOBS = ("bm25_k1", "bm25_b", "bm25_direction", "alpha")
+RANK_KNOBS = ("popularity_weight",)
+
+FAMILIES: Mapping[str, Family] = {
+    family.name: family
+    for family in (
+        Family(
+            name=als.ALSModel.family,
+            summary="implicit's ALS on BM25 + confidence weights; one GEMM per block",
+            load=als.from_arrays,
+            fit=als.fit,
+            config=lambda configs: configs.als,
+            serving=als.serving_config,
+            warm_start=als.warm_start,
+            popularity_weight=als.popularity_weight,
+            config_fields=("als", "serving"),
+            knobs=WEIGHT_KNOBS + ("factors", "regularization", "iterations") + RANK_KNOBS,
+            tuning="sweeps",
+            fit_sweeps=als.fit_sweeps,
+            sweeps_knob="iterations",
+        ),
+        Family(
+            name=graph_filter.GraphFilter.family,
+            summary="GF-CF graph filter (linear + ideal low-pass), training-free: one SVD",
+            load=graph_filter.from_arrays,
+            fit=graph_filter.fit,
+            config=lambda configs: configs.graph_filter,
+            popularity_weight=graph_filter.popularity_weight,
+            config_fields=("graph_filter",),
+            knobs=(
+                "gf_rank",
+                "gf_ideal_weight",
+                "gf_popularity_weight",
+                "gf_sharpen_steps",
+                "gf_sharpen_t",
+            ),
+            tuning="shared_fit",
+            fit_knobs=graph_filter.fit_knobs,
+            with_knobs=graph_filter.with_knobs,
+            simplified=graph_filter.without_sharpening,
+        ),
+        Family(
+            name=ensemble.Ensemble.family,
+            summary="per-user z-score blend of ALS and the graph filter, chosen nightly",
+            load=ensemble.from_arrays,
+            config=lambda configs: configs.ensemble,
+            popularity_weight=ensemble.popularity_weight,
+            config_fields=("als", "serving", "graph_filter", "ensemble"),
+        ),
+        Family(
+            name=popularity.Popularity.family,
+            summary="most popular unseen items; the evaluation's baseline",
+            load=popularity.from_arrays,
+            fit=popularity.fit,
+            config=popularity.config,
+            popularity_weight=popularity.popularity_weight,
+            global_scores=popularity.item_scores,
+        ),
+    )
+}
+# The families an ensemble blends, in order (``ensemble_als_weight`` is the first's).
+BLEND_MEMBERS = (als.ALSModel.family, graph_filter.GraphFilter.family)
+# The family the evaluation's baseline (and a snapshot's fallback list) comes from.
+BASELINE = popularity.Popularity.family
+# PipelineConfig fields that belong to some family (the fingerprint's concern).
+FAMILY_CONFIG_FIELDS = frozenset(f for family in FAMILIES.values() for f in family.config_fields)
+
+
+def family(name: str) -> Family:
+    """The family called ``name``."""
+    if name not in FAMILIES:
+        raise ValueError(f"unknown model family {name!r} (expected one of {', '.join(FAMILIES)})")
+    return FAMILIES[name]
+
+
+def family_of(model: Model) -> Family:
+    """The family a fitted model belongs to."""
+    return family(model.family)
 
 
 def fit_model(
+    name: str,
     user_items: sp.csr_matrix,
-    config: ModelConfig,
+    config: Any,
     model_users: np.ndarray,
-    initial_item_factors: np.ndarray | None = None,
+    warm_from: Model | None = None,
 ) -> Model:
-    """Fit the family ``config`` belongs to (``initial_item_factors``: ALS warm start)."""
-    if isinstance(config, ALSConfig):
-        return fit_als(user_items, config, model_users, initial_item_factors=initial_item_factors)
-    if isinstance(config, GraphFilterConfig):
-        return fit_graph_filter(user_items, config, model_users)
-    raise TypeError(f"no model family takes a {type(config).__name__}")
-
-
-def family_name(model: Model) -> str:
-    """The ``family`` entry of the model's file."""
-    return str(model_arrays(model)["family"])
-
-
-def _ensemble_arrays(model: Ensemble) -> dict[str, np.ndarray]:
-    arrays = {
-        "family": np.array("ensemble"),
-        "weights": np.array(model.weights, dtype=np.float64),
-        "popularity_term": model.popularity_term,
-    }
-    for number, member in enumerate(model.members):
-        arrays.update({f"m{number}.{k}": v for k, v in model_arrays(member).items()})
-    return arrays
-
-
-def _ensemble_from_arrays(data: Arrays) -> Ensemble:
-    weights = tuple(float(w) for w in data["weights"])
-    members = tuple(
-        model_from_arrays(
-            {k.split(".", 1)[1]: v for k, v in data.items() if k.startswith(f"m{number}.")}
-        )
-        for number in range(len(weights))
-    )
-    return Ensemble(members, weights, data["popularity_term"])
-
-
-_TO_ARRAYS: Mapping[type, Callable[[Any], dict[str, np.ndarray]]] = {
-    Factors: factors_arrays,
-    GraphFilter: graph_filter_arrays,
-    Ensemble: _ensemble_arrays,
-}
-_FROM_ARRAYS: Mapping[str, Callable[[Arrays], Model]] = {
-    "als": factors_from_npz,
-    "graph_filter": graph_filter_from_npz,
-    "ensemble": _ensemble_from_arrays,
-}
-
-
-def model_arrays(model: Model) -> dict[str, np.ndarray]:
-    """The model's npz entries, ``family`` included (no pickle)."""
-    return _TO_ARRAYS[type(model)](model)
+    """Fit family ``name`` on a users × items matrix (``warm_from``: where a family with a
+    warm start continues from)."""
+    entry = family(name)
+    if entry.fit is None:
+        raise ValueError(f"model family {name!r} is built from its members, not fitted")
+    return entry.fit(user_items, config, model_users, warm_from)
 
 
 def model_from_arrays(data: Arrays) -> Model:
-    """The model :func:`model_arrays` describes; entries without ``family`` are ALS (the
-    oldest model files)."""
-    family = str(data["family"]) if "family" in data else "als"
-    if family not in _FROM_ARRAYS:
-        raise ValueError(f"unknown model family {family!r}")
-    return _FROM_ARRAYS[family](data)
+    """The model a file's entries describe; entries without ``family`` are ALS (the oldest
+    model files)."""
+    name = str(data["family"]) if "family" in data else als.ALSModel.family
+    return family(name).load(data, model_from_arrays)
 
 
 def save_model(path: str | Path, model: Model, params: Mapping[str, Any]) -> None:
-    """npz of the model's arrays and its parameters as JSON text."""
-    np.savez(path, **model_arrays(model), params=np.array(json.dumps(params, sort_keys=True)))
+    """npz of the model's arrays and its parameters as JSON text (no pickle)."""
+    np.savez(path, **model.to_arrays(), params=np.array(json.dumps(params, sort_keys=True)))
 
 
 def load_model(path: str | Path) -> tuple[Model, dict]:

@@ -40,16 +40,17 @@ from recsys_core.evaluation.protocol import (
 )
 from recsys_core.io.canonical import ITEMS_FILE, USERS_FILE
 from recsys_core.io.workdir import (
-    FACTORS_FILE,
     FULL_MATRIX_FILE,
+    MODEL_FILE,
     RECOMMENDATIONS_FILE,
     SPLIT_FILE,
     read_summary,
 )
-from recsys_core.models.registry import Model, load_model
+from recsys_core.models.base import Model
+from recsys_core.models.registry import load_model
 from recsys_core.publishing.snapshot import write_recommendations
-from recsys_core.ranking.batch import recommendations_table, score_all_users
-from recsys_core.ranking.topk import tile_alignment
+from recsys_core.ranking.tiles import tile_alignment
+from recsys_core.scoring.batch import recommendations_table, score_all_users
 
 # Dask's automatic block count: one block per this many users (and at least two), so a
 # block's lists and buffers stay small next to the model each worker holds.
@@ -156,7 +157,7 @@ def evaluate_block_step(
 ) -> dict:
     """Block ``block = (index, count)`` of the evaluated users → the model's lists.npz."""
     view, (excludes, _) = _view(Path(split_dir) / SPLIT_FILE, protocol)
-    model = _model(Path(train_dir) / FACTORS_FILE)
+    model = _model(Path(train_dir) / MODEL_FILE)
     check_model_users(view, model)
     start, stop = block_range(len(view.rows), block, config)
     lists = model_lists(view, model, config, excludes, (start, stop))
@@ -189,12 +190,12 @@ def scored_table(
     model: Model,
     config: RankConfig,
     ids: tuple[pa.Array, pa.Array],
-    block: tuple[int, int] | None = None,
+    span: tuple[int, int] | None = None,
 ) -> pa.Table:
-    """The recommendations table of the users in ``block`` (``(start, stop)``; all: None)."""
-    items, scores = score_all_users(seen, model, config, block)
+    """The recommendations table of the users in ``span`` (``(start, stop)``; all: None)."""
+    items, scores = score_all_users(seen, model, config, span)
     user_ids, item_ids = ids
-    start, stop = block or (0, seen.shape[0])
+    start, stop = span or (0, seen.shape[0])
     return recommendations_table(items, scores, user_ids.slice(start, stop - start), item_ids)
 
 
@@ -212,7 +213,7 @@ def score_block_step(
     start, stop = block_range(seen.shape[0], block, config)
     table = scored_table(
         seen,
-        _model(Path(train_dir) / FACTORS_FILE),
+        _model(Path(train_dir) / MODEL_FILE),
         config,
         id_maps(ingest_dir),
         (start, stop),

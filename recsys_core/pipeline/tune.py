@@ -1,6 +1,7 @@
-"""A tuning run wired once: shared ingest and split, one weight step per distinct weighting,
-one sweep chain per distinct ALS run, one validation evaluation per trial, then the test
-part for the chosen trial only. *How* steps run is the caller's ``StepRunner``.
+"""A tuning run wired once, as a plan (:mod:`recsys_core.pipeline.plan`): shared ingest
+and split, one weight step per distinct weighting, the family's shared fits (one sweep
+chain per distinct ALS run; one SVD per distinct graph-filter fit), one validation
+evaluation per trial, then the test part for the chosen trial only.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import pyarrow.parquet as pq
 from recsys_core.config import PipelineConfig
 from recsys_core.io.atomic import json_text, replace_text
 from recsys_core.metrics import METRIC_NAMES, metric_key
-from recsys_core.pipeline.nightly import StepRunner, fetch_input, input_checksum
+from recsys_core.models.registry import family
+from recsys_core.pipeline.inputs import fetch_input, input_checksum
+from recsys_core.pipeline.plan import Plan, StepBatch, StepCall
 from recsys_core.tuning.trials import (
+    DEFAULT_FAMILY,
     FAMILY_KNOBS,
     best_trial,
     chain_of,
-    gf_fit_config,
     leaderboard_table,
     sweep_chains,
 )
@@ -37,65 +40,70 @@ def best_params_path(output_dir: str | Path) -> Path:
     return Path(output_dir) / TUNING_DIR / BEST_PARAMS_FILE
 
 
-def knobs(config: PipelineConfig, family: str = "als") -> dict[str, Any]:
-    """The values of ``family``'s searchable knobs in one trial's configs."""
-    sources = (config.weight, config.als, config.rank, config.graph_filter)
+def knobs(config: PipelineConfig, name: str = DEFAULT_FAMILY) -> dict[str, Any]:
+    """The values of family ``name``'s searchable knobs in one trial's configs."""
+    sources = (config.weight, config.rank, family(name).config(config))
     return {
-        name: getattr(next(s for s in sources if hasattr(s, name)), name)
-        for name in FAMILY_KNOBS[family]
+        knob: getattr(next(s for s in sources if hasattr(s, knob)), knob)
+        for knob in FAMILY_KNOBS[name]
     }
 
 
-def run_tuning(
-    run: StepRunner,
+def _batch(step: str, many: list[dict[str, Any]], label: str | None = None) -> StepBatch:
+    return StepBatch([StepCall(step, inputs, label) for inputs in many])
+
+
+def tuning_plan(
     base: PipelineConfig,
     trials: Sequence[PipelineConfig],
     input_path: str | Path,
+    work_dir: str | Path,
     metric: str,
-    family: str = "als",
-) -> dict[str, Any]:
-    """Run every trial of ``family`` (validation only), choose the best by ``metric``, test
-    it once.
+    name: str = DEFAULT_FAMILY,
+) -> Plan:
+    """Every trial of family ``name`` (validation only), the best by ``metric``, tested
+    once.
 
     Returns ``rows`` (one per trial, in trial order), ``best`` (its index), ``test`` (the
     chosen trial's test-part metrics), ``family``, ``input_sha256`` and the shared folders.
     """
-    source, local = fetch_input(input_path, run.work_dir)
+    source, local = fetch_input(input_path, work_dir)
     input_sha = input_checksum(local)
-    ingested = run("ingest", input_path=local, input_sha256=input_sha, config=base.ingest)
-    split = run("split", ingest_dir=ingested["dir"], config=base.split)
+    ingested = yield StepCall(
+        "ingest", dict(input_path=local, input_sha256=input_sha, config=base.ingest)
+    )
+    split = yield StepCall("split", dict(ingest_dir=ingested["dir"], config=base.split))
     protocol = base.eval_protocol
-
-    if family == "graph_filter":
-        # A graph filter reads only the matrix's pattern: the base weighting serves all.
+    entry = family(name)
+    if entry.tuning == "shared_fit":
+        # A shared fit reads only the matrix's pattern: the base weighting serves all.
         trials = [replace(trial, weight=base.weight) for trial in trials]
     weightings = list(dict.fromkeys(trial.weight for trial in trials))
-    weighted = run.map(
-        "weight",
-        [dict(split_dir=split["dir"], config=w, protocol=protocol) for w in weightings],
+    weighted = yield _batch(
+        "weight", [dict(split_dir=split["dir"], config=w, protocol=protocol) for w in weightings]
     )
     weight_dir = {w: result["dir"] for w, result in zip(weightings, weighted, strict=True)}
-    plan = _graph_filter_trials if family == "graph_filter" else _als_trials
-    step, inputs, fit_seconds = plan(run, trials, weight_dir, split["dir"])
+    plan = _shared_fit_trials if entry.tuning == "shared_fit" else _sweep_trials
+    step, inputs, fit_seconds = yield from plan(name, trials, weight_dir, split["dir"])
     rows = []
-    evaluated = run.map(step, [inputs(trial, ("validation",)) for trial in trials])
+    evaluated = yield _batch(step, [inputs(trial, ("validation",)) for trial in trials], name)
     for number, (trial, result) in enumerate(zip(trials, evaluated, strict=True)):
         validation = result["metrics"]["validation"]
         rows.append(
             {
                 "trial": number,
-                **knobs(trial, family),
-                **{name: validation[name] for name in validation},
+                **knobs(trial, name),
+                **{key: validation[key] for key in validation},
                 "popularity_" + metric: result["metrics"]["popularity_validation"][metric],
                 "fit_s": fit_seconds(trial),
             }
         )
     best = best_trial(rows, metric)
-    tested = run(step, **inputs(trials[best], ("test",)))
+    tested = yield StepCall(step, inputs(trials[best], ("test",)), label=name)
     return {
         "rows": rows,
         "best": best,
-        "family": family,
+        "family": name,
         "test": tested["metrics"]["test"],
         "popularity_test": tested["metrics"]["popularity"],
         "input_path": source,
@@ -113,74 +121,89 @@ TrialPlan = tuple[
 ]
 
 
-def _graph_filter_trials(
-    run: StepRunner, trials: Sequence[PipelineConfig], weight_dir: dict, split_dir: str
-) -> TrialPlan:
-    """One SVD per distinct fit (rank, seed); every trial evaluated on its fit."""
-    fits = list(dict.fromkeys(gf_fit_config(trial.graph_filter) for trial in trials))
+def _shared_fit_trials(
+    name: str, trials: Sequence[PipelineConfig], weight_dir: dict, split_dir: str
+) -> Plan:
+    """One fit per distinct fit config (:attr:`Family.fit_knobs`); every trial evaluated
+    on its fit. Returns a :data:`TrialPlan`."""
+    entry = family(name)
+
+    def fit_of(trial: PipelineConfig) -> Any:
+        return entry.fit_knobs(entry.config(trial))
+
+    fits = list(dict.fromkeys(fit_of(trial) for trial in trials))
     weights = weight_dir[trials[0].weight]
-    fitted = dict(
-        zip(
-            fits,
-            run.map(
-                "train-eval", [dict(weight_dir=weights, matrix="eval", config=f) for f in fits]
-            ),
-            strict=True,
-        )
+    done = yield _batch(
+        "train-eval",
+        [dict(weight_dir=weights, matrix="eval", family=name, config=f) for f in fits],
+        name,
     )
+    fitted = dict(zip(fits, done, strict=True))
 
     def inputs(trial: PipelineConfig, parts: tuple[str, ...]) -> dict[str, Any]:
         return dict(
             split_dir=split_dir,
-            train_dir=fitted[gf_fit_config(trial.graph_filter)]["dir"],
-            config=trial.graph_filter,
+            train_dir=fitted[fit_of(trial)]["dir"],
+            family=name,
+            config=entry.config(trial),
             rank=trial.rank,
             protocol=trial.eval_protocol,
             parts=parts,
         )
 
     def fit_s(trial: PipelineConfig) -> float:
-        return fitted[gf_fit_config(trial.graph_filter)]["seconds"]
+        return fitted[fit_of(trial)]["seconds"]
 
-    return "gf-trial-evaluate", inputs, fit_s
+    return "shared-fit-evaluate", inputs, fit_s
 
 
-def _als_trials(
-    run: StepRunner, trials: Sequence[PipelineConfig], weight_dir: dict, split_dir: str
-) -> TrialPlan:
-    """One sweep chain per distinct ALS run; every trial evaluated at its sweep count."""
-    chains = sweep_chains(trials)
-    fitted = run.map(
+def _sweep_trials(
+    name: str, trials: Sequence[PipelineConfig], weight_dir: dict, split_dir: str
+) -> Plan:
+    """One sweep chain per distinct fit; every trial evaluated at its sweep count.
+    Returns a :data:`TrialPlan`."""
+    entry = family(name)
+    chains = sweep_chains(trials, name)
+    fitted = yield _batch(
         "sweep-chain",
         [
-            dict(weight_dir=weight_dir[c.weight], config=c.als, checkpoints=c.checkpoints)
+            dict(
+                weight_dir=weight_dir[c.weight],
+                family=name,
+                config=c.config,
+                checkpoints=c.checkpoints,
+            )
             for c in chains
         ],
+        name,
     )
+
+    def sweeps(trial: PipelineConfig) -> int:
+        return getattr(entry.config(trial), entry.sweeps_knob)
 
     def inputs(trial: PipelineConfig, parts: tuple[str, ...]) -> dict[str, Any]:
         return dict(
             split_dir=split_dir,
-            chain_dir=fitted[chain_of(trial, chains)]["dir"],
-            sweeps=trial.als.iterations,
+            chain_dir=fitted[chain_of(trial, chains, name)]["dir"],
+            sweeps=sweeps(trial),
             config=trial.rank,
             protocol=trial.eval_protocol,
             parts=parts,
         )
 
     def fit_s(trial: PipelineConfig) -> float:
-        return fitted[chain_of(trial, chains)]["fit_seconds"][str(trial.als.iterations)]
+        return fitted[chain_of(trial, chains, name)]["fit_seconds"][str(sweeps(trial))]
 
     return "trial-evaluate", inputs, fit_s
 
 
-def _earlier_params(output_dir: str | Path, family: str) -> dict[str, Any]:
+def _earlier_params(output_dir: str | Path, name: str) -> dict[str, Any]:
     """The other families' knobs in the current best_params.json (none when absent)."""
     path = best_params_path(output_dir)
     if not path.is_file():
         return {}
     earlier = json.loads(path.read_text()).get("params", {})
-    return {k: v for k, v in earlier.items() if k not in FAMILY_KNOBS[family]}
+    return {k: v for k, v in earlier.items() if k not in FAMILY_KNOBS[name]}
 
 
 def write_tuning(

@@ -92,6 +92,30 @@ def snapshot_contents(
     return [*data, (V2.manifest, json_text(full_manifest).encode()), (V2.marker, created.encode())]
 
 
+def decide(
+    output_dir: str | Path | Store,
+    run_date: dt.date,
+    fingerprint: str,
+    *,
+    overwrite: bool = True,
+    started_at: dt.datetime | None = None,
+) -> Decision:
+    """What publishing ``run_date`` will do (:func:`~recsys_core.publishing.snapshot.
+    publish_decision`), after repairing what a killed commit left; a conflict (another run
+    published the date after ``started_at``) is a :class:`SnapshotError`."""
+    store = as_store(output_dir)
+    _refuse_v1(store)
+    recover(store)
+    decision = publish_decision(store, run_date, fingerprint, overwrite, started_at)
+    if decision is Decision.CONFLICT:
+        raise SnapshotError(
+            f"{store.uri(snapshot_name(run_date))} was published by another run (other input "
+            f"or parameters) after this run started at {started_at:%Y-%m-%dT%H:%M:%S%z}; "
+            "not replacing it. Run again to replace it on purpose."
+        )
+    return decision
+
+
 def publish_snapshot(
     output_dir: str | Path | Store,
     run_date: dt.date,
@@ -102,9 +126,11 @@ def publish_snapshot(
     *,
     overwrite: bool = True,
     started_at: dt.datetime | None = None,
+    decision: Decision | None = None,
 ) -> tuple[Decision, str]:
-    """Publish ``run_date`` as :func:`~recsys_core.publishing.snapshot.publish_decision` says; move
-    ``_LATEST`` if it is the newest. Returns the decision and the snapshot's location.
+    """Publish ``run_date`` as :func:`decide` says (or as ``decision``, when the caller
+    decided already); move ``_LATEST`` if it is the newest. Returns the decision and the
+    snapshot's location.
 
     ``manifest`` must hold the run's ``fingerprint``. A date another run published after
     ``started_at`` is never replaced (:class:`SnapshotError`). Locally the recommendations and
@@ -112,14 +138,9 @@ def publish_snapshot(
     """
     store = as_store(output_dir)
     name = snapshot_name(run_date)
-    _refuse_v1(store)
-    recover(store)
-    decision = publish_decision(store, run_date, manifest["fingerprint"], overwrite, started_at)
-    if decision is Decision.CONFLICT:
-        raise SnapshotError(
-            f"{store.uri(name)} was published by another run (other input or parameters) "
-            f"after this run started at {started_at:%Y-%m-%dT%H:%M:%S%z}; not replacing it. "
-            "Run again to replace it on purpose."
+    if decision is None:
+        decision = decide(
+            store, run_date, manifest["fingerprint"], overwrite=overwrite, started_at=started_at
         )
     if decision in (Decision.PUBLISH, Decision.REPLACE):
         contents = snapshot_contents(

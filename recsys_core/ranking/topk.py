@@ -12,9 +12,7 @@ eligible items than k) hold item -1 and score -inf.
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -22,41 +20,8 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recsys_core.progress import Progress
-
-
-def compute_threads() -> int:
-    """Threads scoring may use: ``RECSYS_THREADS`` when set (a Dask worker process that is
-    one core of a shared machine sets 1), else every core."""
-    value = os.environ.get("RECSYS_THREADS", "")
-    return max(1, int(value)) if value.strip() else os.cpu_count() or 1
-
-
-def popularity_bias(popularity: np.ndarray, popularity_weight: float) -> np.ndarray:
-    """``popularity_weight · log1p(popularity)`` in float32, as seed 000 computes it."""
-    return np.float32(popularity_weight) * np.log1p(popularity.astype(np.float32))
-
-
-def seed_pool_sizes(seen: sp.csr_matrix, k: int, extra: int) -> np.ndarray:
-    """Seed 000's candidate pool per row: ``k + |seen items| + extra`` ALS top items."""
-    return k + np.diff(seen.indptr) + extra
-
-
-def item_popularity(user_items: sp.csr_matrix) -> np.ndarray:
-    """Number of distinct users per item (non-zeros per column)."""
-    return np.bincount(user_items.indices, minlength=user_items.shape[1]).astype(np.float32)
-
-
-# Items are split into ``chunks`` strided groups (item j is in group j % chunks) so the
-# group maxima are one contiguous max-reduction of the score block seen as
-# (rows, width, chunks). About 4096 groups keep the candidate bound tight for pools of a
-# few hundred items while the reduction stays a single cheap pass.
-TARGET_CHUNKS = 4096
-
-
-def chunk_layout(n_items: int) -> tuple[int, int]:
-    """``(width, chunks)`` with ``width · chunks >= n_items`` and little padding."""
-    width = -(-n_items // TARGET_CHUNKS)
-    return width, -(-n_items // width)
+from recsys_core.ranking.scorer import BlockScorer
+from recsys_core.ranking.tiles import chunk_layout, compute_threads, tile_rows
 
 
 def chunk_threshold(maxima: np.ndarray, need: np.ndarray) -> np.ndarray:
@@ -267,36 +232,6 @@ def _common_exclusion(excludes: list[sp.csr_matrix]) -> sp.csr_matrix:
     return sp.csr_matrix(common, dtype=np.float32).sorted_indices()
 
 
-# Fills the first n_items columns of ``out`` (rows × padded width, C-contiguous) with raw
-# model scores for users ``start:stop``; the padding columns are overwritten afterwards.
-BlockScorer = Callable[[int, int, np.ndarray], None]
-
-
-def gemm_scorer(
-    user_vectors: np.ndarray, item_factors: np.ndarray, bias: np.ndarray | None = None
-) -> BlockScorer:
-    """The factor models' scorer: one float32 GEMM per block, straight into the buffer
-    (item factors zero-padded to the buffer's width, so BLAS writes contiguously).
-
-    ``bias`` (per item) rides in the GEMM as one more factor (1 for every user), which
-    saves a pass over each block.
-    """
-    n_items, n_factors = item_factors.shape
-    width, chunks = chunk_layout(n_items)
-    extra = 0 if bias is None else 1
-    item_t = np.zeros((n_factors + extra, width * chunks), dtype=np.float32)
-    item_t[:n_factors, :n_items] = item_factors.T
-    vectors = np.asarray(user_vectors, dtype=np.float32)
-    if bias is not None:
-        item_t[n_factors, :n_items] = bias
-        vectors = np.hstack([vectors, np.ones((len(vectors), 1), dtype=np.float32)])
-
-    def score(start: int, stop: int, out: np.ndarray) -> None:
-        np.matmul(vectors[start:stop], item_t, out=out)
-
-    return score
-
-
 def top_k_scored(
     scorer: BlockScorer,
     n_users: int,
@@ -366,100 +301,6 @@ def top_k_scored(
             done += scored
             progress.update(done)
     return results
-
-
-# A worker's score buffer: at most about this many cells (64M: 256 MB of float32, plus a
-# 64 MB mask) unless that leaves fewer than MIN_BLOCK_ROWS rows per block.
-BLOCK_CELLS = 64 * 2**20
-MIN_BLOCK_ROWS = 64
-
-
-def tile_rows(block_size: int, n_items: int) -> int:
-    """Users per scoring call (a *tile*): ``block_size``, capped so a worker's buffer stays
-    near :data:`BLOCK_CELLS` (never below :data:`MIN_BLOCK_ROWS`), rounded down to a power
-    of two.
-
-    Tiles start at multiples of their size and BLAS runs single-threaded on each, because a
-    GEMM's rounding depends on its row count and thread split: only the same calls give the
-    same bits. A user range that starts at a multiple of :func:`tile_alignment` is scored in
-    exactly the tiles the whole run uses, so its scores equal the whole run's to the bit.
-
-    Examples
-    --------
-    >>> tile_rows(1024, 40_981), tile_rows(1024, 409_781), tile_rows(1000, 10)
-    (1024, 128, 512)
-    """
-    width, chunks = chunk_layout(n_items)
-    return _power_of_two_at_most(
-        min(block_size, max(MIN_BLOCK_ROWS, BLOCK_CELLS // (width * chunks)))
-    )
-
-
-def tile_alignment(block_size: int) -> int:
-    """Where a user block may start so its tiles are the whole run's: ``block_size``
-    rounded down to a power of two, which every :func:`tile_rows` divides."""
-    return _power_of_two_at_most(block_size)
-
-
-def _power_of_two_at_most(n: int) -> int:
-    """The largest power of two ``<= max(n, 1)``: tiles and block starts share it."""
-    return 1 << (max(1, n).bit_length() - 1)
-
-
-# The popularity baseline ranks most users over the first k + this many popular items.
-POPULAR_HEADROOM = 64
-
-
-def top_k_popular(
-    bias: np.ndarray, exclude: sp.csr_matrix, k: int, headroom: int = POPULAR_HEADROOM
-) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k by ``bias`` alone (the popularity baseline) without scoring every item.
-
-    Each user's list is the first ``k`` items of the global popularity order that the user
-    does not exclude. Users with fewer than ``headroom`` excluded items among the first
-    ``k + headroom`` of that order (nearly everyone) are ranked over those alone; the rest
-    over the first ``k + their excluded count``, which always suffices.
-    """
-    n_users, n_items = exclude.shape
-    k = min(k, n_items)
-    order = np.argsort(-bias, kind="stable").astype(np.int32)
-    position = np.empty(n_items, dtype=np.int64)
-    position[order] = np.arange(n_items)
-    counts = np.diff(exclude.indptr)
-    owners = np.repeat(np.arange(n_users), counts)
-    positions = position[exclude.indices]
-    narrow = min(n_items, k + headroom)
-    fits = narrow - np.bincount(owners[positions < narrow], minlength=n_users) >= k
-    items = np.full((n_users, k), -1, dtype=np.int32)
-    for users in (np.flatnonzero(fits), np.flatnonzero(~fits)):
-        if len(users):
-            width = narrow if fits[users[0]] else min(n_items, k + int(counts[users].max()))
-            items[users] = _first_allowed(order, owners, positions, users, n_users, width, k)
-    scores = np.where(items >= 0, bias[np.maximum(items, 0)], -np.inf).astype(np.float32)
-    return items, scores
-
-
-def _first_allowed(
-    order: np.ndarray,
-    owners: np.ndarray,
-    positions: np.ndarray,
-    users: np.ndarray,
-    n_users: int,
-    width: int,
-    k: int,
-) -> np.ndarray:
-    """For ``users``, the first ``k`` items of ``order[:width]`` each does not exclude
-    (``positions``: the order's position of each excluded entry, ``owners``: its user)."""
-    local = np.full(n_users, -1, dtype=np.int64)
-    local[users] = np.arange(len(users))
-    keep = (positions < width) & (local[owners] >= 0)
-    excluded = np.zeros((len(users), width), dtype=bool)
-    excluded[local[owners[keep]], positions[keep]] = True
-    # A stable sort puts each row's allowed positions first, still in popularity order.
-    first = np.argsort(excluded, axis=1, kind="stable")[:, :k]
-    items = order[first]
-    items[np.take_along_axis(excluded, first, axis=1)] = -1
-    return items
 
 
 def contains(matrix: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:

@@ -10,9 +10,10 @@ or a seeded random sample of it), then grouped so that work is done once:
   count (exactly a fresh fit's factors at that count: same start, same sweeps);
 - ranking knobs (``popularity_weight``) are evaluated on the same factors.
 
-A search over the graph filter's knobs (``gf_*``) fits one SVD per distinct ``gf_rank``
-and evaluates every other knob on it (:func:`gf_trial_evaluate_step`). One search tunes
-one family.
+A family whose fit is shared (the graph filter: one SVD per distinct ``gf_rank``) is fitted
+once per distinct fit and every other knob evaluated on it (:func:`shared_fit_trial_step`).
+How a family's trials share work is its registry entry's ``tuning``; one search tunes one
+family.
 
 Selection reads validation metrics only; the test part is evaluated once, for the chosen
 trial, by the caller.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,42 +31,26 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
-from recsys_core.config import (
-    ALSConfig,
-    EvalProtocol,
-    GraphFilterConfig,
-    PipelineConfig,
-    RankConfig,
-    WeightConfig,
-)
+from recsys_core.config import EvalProtocol, PipelineConfig, RankConfig, WeightConfig
 from recsys_core.data.matrices import read_split
 from recsys_core.evaluation.protocol import EvalPart, evaluate
-from recsys_core.io.workdir import EVAL_CONFIDENCE_FILE, EVAL_USERS_FILE, FACTORS_FILE, SPLIT_FILE
-from recsys_core.models.als import Factors, fit_als, load_factors, save_factors
-from recsys_core.models.registry import load_model
+from recsys_core.io.workdir import EVAL_CONFIDENCE_FILE, EVAL_USERS_FILE, MODEL_FILE, SPLIT_FILE
+from recsys_core.models.base import Model
+from recsys_core.models.registry import FAMILIES, family, load_model, save_model
 
 SearchMethod = Literal["grid", "random"]
-# Knobs a search may vary, by the config that takes them.
-WEIGHT_KNOBS = ("bm25_k1", "bm25_b", "bm25_direction", "alpha")
-ALS_KNOBS = ("factors", "regularization", "iterations")
-RANK_KNOBS = ("popularity_weight",)
-GF_KNOBS = (
-    "gf_rank",
-    "gf_ideal_weight",
-    "gf_popularity_weight",
-    "gf_sharpen_steps",
-    "gf_sharpen_t",
-)
-# The knobs of each family a search can tune (one family per search).
+# The knobs of each family a search can tune (one family per search), from the registry.
 FAMILY_KNOBS: Mapping[str, tuple[str, ...]] = {
-    "als": WEIGHT_KNOBS + ALS_KNOBS + RANK_KNOBS,
-    "graph_filter": GF_KNOBS,
+    name: entry.knobs for name, entry in FAMILIES.items() if entry.tuning is not None
 }
-SEARCHABLE = FAMILY_KNOBS["als"] + FAMILY_KNOBS["graph_filter"]
+SEARCHABLE = tuple(dict.fromkeys(knob for knobs in FAMILY_KNOBS.values() for knob in knobs))
+# The family a search with no knobs tunes (the first tunable one: ALS).
+DEFAULT_FAMILY = next(iter(FAMILY_KNOBS))
 
 
 def searched_family(space: Mapping[str, Any]) -> str:
-    """The one model family whose knobs ``space`` varies (ALS for an empty space).
+    """The one model family whose knobs ``space`` varies (:data:`DEFAULT_FAMILY` for an
+    empty space).
 
     Examples
     --------
@@ -75,16 +60,10 @@ def searched_family(space: Mapping[str, Any]) -> str:
     families = [name for name, knobs in FAMILY_KNOBS.items() if set(space) & set(knobs)]
     if len(families) > 1:
         raise ValueError(
-            f"search_space mixes ALS knobs and graph-filter knobs ({', '.join(sorted(space))})"
-            ": tune one family at a time"
+            f"search_space mixes the knobs of {' and '.join(families)} "
+            f"({', '.join(sorted(space))}): tune one family at a time"
         )
-    return families[0] if families else "als"
-
-
-def gf_fit_config(config: GraphFilterConfig) -> GraphFilterConfig:
-    """What a graph filter's SVD depends on (its rank and seed): trials that differ in
-    anything else share one fit."""
-    return GraphFilterConfig(gf_rank=config.gf_rank, random_state=config.random_state)
+    return families[0] if families else DEFAULT_FAMILY
 
 
 def plan_trials(
@@ -136,68 +115,82 @@ def plan_trials(
 
 @dataclass(frozen=True, slots=True)
 class SweepChain:
-    """One ALS run shared by trials that differ only in sweeps (and ranking knobs)."""
+    """One fit shared by trials that differ only in sweeps (and ranking knobs)."""
 
     weight: WeightConfig
-    als: ALSConfig  # iterations = the largest sweep count asked for
+    config: Any  # the family's config; its sweeps knob = the largest count asked for
     checkpoints: tuple[int, ...]
 
 
-def sweep_chains(trials: Sequence[PipelineConfig]) -> list[SweepChain]:
-    """Group trials into sweep chains, in first-seen order.
+def _sweeps(name: str, config: Any, sweeps: int) -> Any:
+    return replace(config, **{family(name).sweeps_knob: sweeps})
+
+
+def sweep_chains(trials: Sequence[PipelineConfig], name: str) -> list[SweepChain]:
+    """Group family ``name``'s trials into sweep chains, in first-seen order.
 
     Examples
     --------
+    >>> from recsys_core.config import ALSConfig
     >>> five, nine = (PipelineConfig(als=ALSConfig(iterations=n)) for n in (5, 9))
-    >>> [c.checkpoints for c in sweep_chains([five, nine])]
+    >>> [c.checkpoints for c in sweep_chains([five, nine], "als")]
     [(5, 9)]
     """
-    sweeps: dict[tuple[WeightConfig, ALSConfig], set[int]] = {}
+    entry = family(name)
+    sweeps: dict[tuple[WeightConfig, Any], set[int]] = {}
     for trial in trials:
-        sweeps.setdefault((trial.weight, replace(trial.als, iterations=0)), set()).add(
-            trial.als.iterations
+        config = entry.config(trial)
+        sweeps.setdefault((trial.weight, _sweeps(name, config, 0)), set()).add(
+            getattr(config, entry.sweeps_knob)
         )
     return [
-        SweepChain(weight, replace(als, iterations=max(counts)), tuple(sorted(counts)))
-        for (weight, als), counts in sweeps.items()
+        SweepChain(weight, _sweeps(name, config, max(counts)), tuple(sorted(counts)))
+        for (weight, config), counts in sweeps.items()
     ]
 
 
-def chain_of(trial: PipelineConfig, chains: Sequence[SweepChain]) -> int:
-    """Index of the chain that holds ``trial``'s factors."""
+def chain_of(trial: PipelineConfig, chains: Sequence[SweepChain], name: str) -> int:
+    """Index of the chain that holds ``trial``'s fit."""
+    entry = family(name)
+    config = entry.config(trial)
     for index, chain in enumerate(chains):
-        if chain.weight == trial.weight and chain.als == replace(
-            trial.als, iterations=chain.als.iterations
-        ):
+        longest = getattr(chain.config, entry.sweeps_knob)
+        if chain.weight == trial.weight and chain.config == _sweeps(name, config, longest):
             return index
     raise KeyError("trial belongs to no sweep chain")
 
 
-def factors_file(sweeps: int) -> str:
-    """File of a chain's factors after ``sweeps`` sweeps."""
-    return f"factors-{sweeps:04d}.npz"
+def checkpoint_file(sweeps: int) -> str:
+    """File of a chain's model after ``sweeps`` sweeps."""
+    return f"model-{sweeps:04d}.npz"
 
 
 def sweep_chain_step(
-    staging: Path, *, weight_dir: str, config: ALSConfig, checkpoints: tuple[int, ...]
+    staging: Path,
+    *,
+    weight_dir: str,
+    family: str,
+    config: Any,
+    checkpoints: tuple[int, ...],
 ) -> dict:
-    """Fit ALS on the evaluation matrix up to ``config.iterations`` sweeps, saving the
-    factors after each count in ``checkpoints`` (equal to a fresh fit with that many)."""
-    if not checkpoints or max(checkpoints) != config.iterations:
-        raise ValueError(f"checkpoints {checkpoints} must end at iterations {config.iterations}")
+    """Fit ``family`` on the evaluation matrix up to ``config``'s sweeps, saving the model
+    after each count in ``checkpoints`` (equal to a fresh fit with that many)."""
+    entry = FAMILIES[family]
+    longest = getattr(config, entry.sweeps_knob)
+    if not checkpoints or max(checkpoints) != longest:
+        raise ValueError(f"checkpoints {checkpoints} must end at {entry.sweeps_knob} {longest}")
     user_items = sp.load_npz(Path(weight_dir) / EVAL_CONFIDENCE_FILE).tocsr()
     users = np.load(Path(weight_dir) / EVAL_USERS_FILE, allow_pickle=False)
     wanted = set(checkpoints)
     fit_seconds: dict[str, float] = {}
 
-    def keep(sweeps: int, fit_s: float, factors: Factors) -> None:
+    def keep(sweeps: int, fit_s: float, model: Model) -> None:
         if sweeps in wanted:
-            save_factors(
-                staging / factors_file(sweeps), factors, replace(config, iterations=sweeps)
-            )
+            params = asdict(_sweeps(family, config, sweeps))
+            save_model(staging / checkpoint_file(sweeps), model, params)
             fit_seconds[str(sweeps)] = round(fit_s, 3)
 
-    fit_als(user_items, config, users, on_sweep=keep)
+    entry.fit_sweeps(user_items, config, users, keep)
     return {
         "fit_seconds": fit_seconds,
         "users": int(user_items.shape[0]),
@@ -215,33 +208,30 @@ def trial_evaluate_step(
     protocol: EvalProtocol,
     parts: tuple[EvalPart, ...] = ("validation",),
 ) -> dict:
-    """Metrics of a chain's factors at ``sweeps`` (validation only, unless asked)."""
+    """Metrics of a chain's model at ``sweeps`` (validation only, unless asked)."""
     arrays = read_split(Path(split_dir) / SPLIT_FILE)
-    factors, _ = load_factors(Path(chain_dir) / factors_file(sweeps))
-    return {"metrics": evaluate(arrays, factors, config, protocol, parts=parts)}
+    model, _ = load_model(Path(chain_dir) / checkpoint_file(sweeps))
+    return {"metrics": evaluate(arrays, model, config, protocol, parts=parts)}
 
 
-def gf_trial_evaluate_step(
+def shared_fit_trial_step(
     staging: Path,
     *,
     split_dir: str,
     train_dir: str,
-    config: GraphFilterConfig,
+    family: str,
+    config: Any,
     rank: RankConfig,
     protocol: EvalProtocol,
     parts: tuple[EvalPart, ...] = ("validation",),
 ) -> dict:
-    """Metrics of a graph-filter trial on the fitted SVD in ``train_dir``: the trial's
-    ideal weight, sharpening and popularity weight applied to it."""
+    """Metrics of a trial on the shared fit in ``train_dir``: the trial's other knobs
+    applied to it (the family's ``with_knobs``) and ranked by its ranking rule."""
+    entry = FAMILIES[family]
     arrays = read_split(Path(split_dir) / SPLIT_FILE)
-    fitted, _ = load_model(Path(train_dir) / FACTORS_FILE)
-    model = replace(
-        fitted,
-        ideal_weight=config.gf_ideal_weight,
-        sharpen_steps=config.gf_sharpen_steps,
-        sharpen_t=config.gf_sharpen_t,
-    )
-    ranking = replace(rank, popularity_weight=config.gf_popularity_weight)
+    fitted, _ = load_model(Path(train_dir) / MODEL_FILE)
+    ranking = replace(rank, popularity_weight=entry.popularity_weight(config, rank))
+    model = entry.with_knobs(fitted, config)
     return {"metrics": evaluate(arrays, model, ranking, protocol, parts=parts)}
 
 

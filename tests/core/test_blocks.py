@@ -11,8 +11,11 @@ import scipy.sparse as sp
 from recsys_core.config import ALSConfig, PipelineConfig, RankConfig
 from recsys_core.io.workdir import RECOMMENDATIONS_FILE
 from recsys_core.pipeline.blocks import USERS_PER_BLOCK, block_count, once_per_process, user_blocks
-from recsys_core.pipeline.nightly import LocalRunner, run_nightly
-from recsys_core.ranking.topk import gemm_scorer, tile_alignment, top_k_scored
+from recsys_core.pipeline.execute import LocalRunner
+from recsys_core.pipeline.nightly import nightly_plan
+from recsys_core.ranking.scorer import gemm_scorer
+from recsys_core.ranking.tiles import tile_alignment
+from recsys_core.ranking.topk import top_k_scored
 
 # 32-user tiles: 300 users make three real blocks (blocks start on tile multiples).
 SMALL = PipelineConfig(
@@ -83,7 +86,7 @@ def test_once_per_process_reads_a_file_again_only_when_it_changed(tmp_path):
 
 
 def _lists(source, work, configs, blocks):
-    results = run_nightly(LocalRunner(work), configs, source, user_blocks=blocks)
+    results = LocalRunner(work).run_plan(nightly_plan(configs, source, work, user_blocks=blocks))
     return results, pq.read_table(f"{results['score']['dir']}/{RECOMMENDATIONS_FILE}")
 
 

@@ -12,17 +12,18 @@ import pytest
 import scipy.sparse as sp
 
 from recsys_core.config import EnsembleConfig, GraphFilterConfig, RankConfig
-from recsys_core.models.als import Factors
-from recsys_core.models.ensemble import Ensemble, choose_blend, fixed_blend, standardise_rows
+from recsys_core.models.als import ALSModel
+from recsys_core.models.blend_choice import choose_blend, fixed_blend
+from recsys_core.models.ensemble import Ensemble, standardise_rows
 from recsys_core.models.graph_filter import fit_graph_filter
-from recsys_core.models.registry import family_name, load_model, save_model
-from recsys_core.ranking.batch import score_all_users
+from recsys_core.models.registry import load_model, save_model
+from recsys_core.scoring.batch import score_all_users
 from tests.core.helpers import block_scores
 
 
-def _member(scores: np.ndarray) -> Factors:
+def _member(scores: np.ndarray) -> ALSModel:
     scores = np.asarray(scores, dtype=np.float32)
-    return Factors(scores, np.eye(scores.shape[1], dtype=np.float32), np.arange(len(scores)))
+    return ALSModel(scores, np.eye(scores.shape[1], dtype=np.float32), np.arange(len(scores)))
 
 
 def test_standardise_rows_by_hand():
@@ -57,7 +58,7 @@ def test_blockwise_scores_equal_a_dense_reference():
     rng = np.random.default_rng(0)
     matrix = sp.random(30, 25, density=0.25, random_state=3, format="csr", dtype=np.float32)
     graph = fit_graph_filter(matrix, GraphFilterConfig(gf_rank=6), np.arange(30))
-    als = Factors(
+    als = ALSModel(
         rng.standard_normal((30, 4)).astype(np.float32),
         rng.standard_normal((25, 4)).astype(np.float32),
         np.arange(30),
@@ -75,7 +76,7 @@ def test_blockwise_scores_equal_a_dense_reference():
 
 def test_members_must_share_their_users():
     a = _member([[0, 1], [1, 0]])
-    b = Factors(a.user_factors, a.item_factors, np.array([0, 5]))
+    b = ALSModel(a.user_factors, a.item_factors, np.array([0, 5]))
     with pytest.raises(ValueError, match="same users"):
         Ensemble((a, b), (0.5, 0.5), np.zeros(2, np.float32))
 
@@ -144,7 +145,7 @@ def test_seen_items_are_never_chosen_candidates():
 def test_the_choice_is_the_same_in_small_blocks(monkeypatch):
     """A wide catalogue caps the users scored at a time (the 10x Gowalla choice took 20 GB
     in 1,024-user blocks); the grid must not depend on it."""
-    import recsys_core.ranking.topk as ranking
+    import recsys_core.ranking.tiles as ranking
 
     a, b, truth, seen = _complementary_members(n_users=300)
     args = ([a, b], ["a", "b"], np.arange(300), seen, truth, np.zeros(12), 2, EnsembleConfig())
@@ -172,8 +173,8 @@ def test_model_file_round_trip_and_serving(tmp_path):
     model = Ensemble((als, graph), (0.7, 0.3), np.linspace(0, 1, 5).astype(np.float32))
     save_model(tmp_path / "m.npz", model, {"weights": {"als": 0.7, "graph_filter": 0.3}})
     loaded, params = load_model(tmp_path / "m.npz")
-    assert family_name(loaded) == "ensemble"
-    assert [family_name(m) for m in loaded.members] == ["als", "graph_filter"]
+    assert loaded.family == "ensemble"
+    assert [m.family for m in loaded.members] == ["als", "graph_filter"]
     assert params["weights"]["graph_filter"] == 0.3
     np.testing.assert_array_equal(block_scores(loaded, range(4)), block_scores(model, range(4)))
     items, _ = score_all_users(user_items, loaded, RankConfig(top_k=2, popularity_weight=0.0))

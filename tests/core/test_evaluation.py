@@ -12,7 +12,7 @@ from recsys_core.columns import Parts
 from recsys_core.config import RankConfig
 from recsys_core.data.matrices import SplitArrays
 from recsys_core.evaluation.protocol import evaluate
-from recsys_core.models.als import Factors
+from recsys_core.models.als import ALSModel
 
 T, V, X, N = Parts.TRAIN, Parts.VALIDATION, Parts.TEST, Parts.NOT_EVALUATED
 SPLIT = SplitArrays(
@@ -28,7 +28,7 @@ RANK = RankConfig(top_k=2, popularity_weight=0.0)
 
 
 def _factors(users):
-    return Factors(np.ones((len(users), 1), np.float32), ITEMS, model_users=np.array(users))
+    return ALSModel(np.ones((len(users), 1), np.float32), ITEMS, model_users=np.array(users))
 
 
 def test_standard_excludes_validation_from_the_test_list_and_skips_empty_parts():

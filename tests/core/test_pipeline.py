@@ -1,6 +1,7 @@
 """The wiring run in-process (LocalRunner): reuse, recompute, publish, all from inputs."""
 
 import datetime as dt
+import inspect
 import shutil
 from dataclasses import replace
 
@@ -8,19 +9,27 @@ import pytest
 
 from recsys_core.config import ALSConfig, PipelineConfig, PublishConfig, RankConfig
 from recsys_core.errors import InputError
-from recsys_core.io.workdir import NIGHTLY_STEPS, STEP_NAMES
-from recsys_core.pipeline.nightly import STEPS, LocalRunner, fingerprint, run_nightly
+from recsys_core.pipeline.execute import LocalRunner
+from recsys_core.pipeline.manifest import fingerprint
+from recsys_core.pipeline.nightly import nightly_plan
+from recsys_core.pipeline.table import STEPS
+
+NIGHTLY_STEPS = ("ingest", "split", "weight", "train-eval", "evaluate", "train-full", "score")
 
 SMALL = PipelineConfig(als=ALSConfig(factors=8, iterations=3), rank=RankConfig(top_k=5))
 
 
 def _run(source, tmp_path, configs=SMALL, publish=True):
     target = PublishConfig(str(tmp_path / "out"), dt.date(2026, 11, 20)) if publish else None
-    return run_nightly(LocalRunner(tmp_path / "work"), configs, source, publish=target)
+    return LocalRunner(tmp_path / "work").run_plan(
+        nightly_plan(configs, source, tmp_path / "work", publish=target)
+    )
 
 
-def test_every_step_has_one_function_in_order():
-    assert tuple(STEPS) == STEP_NAMES
+def test_folder_steps_write_into_a_staging_folder_and_the_others_do_not():
+    for step in STEPS.values():
+        first = next(iter(inspect.signature(step.run).parameters))
+        assert (first == "staging") == step.folder, step.name
 
 
 def test_second_run_reuses_every_step_and_leaves_the_snapshot(synthetic_adjacency, tmp_path):

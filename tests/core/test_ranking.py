@@ -4,13 +4,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys_core.ranking.topk import (
-    contains,
-    gemm_scorer,
-    popularity_bias,
-    top_k_popular,
-    top_k_scored,
-)
+from recsys_core.ranking.popular import popularity_bias, top_k_popular
+from recsys_core.ranking.scorer import gemm_scorer
+from recsys_core.ranking.topk import contains, top_k_scored
 
 
 def top_k_multi(users, items, bias, excludes, k, **kwargs):
@@ -26,7 +22,7 @@ def top_k(users, items, bias, exclude, k, **kwargs):
 @pytest.fixture(params=[4096, 7, 3], ids=["one-item-chunks", "7-chunks", "3-chunks"])
 def case(request, monkeypatch):
     """Small data; small chunk counts exercise padding and multi-item strided chunks."""
-    monkeypatch.setattr("recsys_core.ranking.topk.TARGET_CHUNKS", request.param)
+    monkeypatch.setattr("recsys_core.ranking.tiles.TARGET_CHUNKS", request.param)
     rng = np.random.default_rng(5)
     n_users, n_items, f = 37, 53, 6
     users = rng.normal(size=(n_users, f)).astype(np.float32)
@@ -148,7 +144,7 @@ def test_popularity_baseline_is_exact_whatever_the_headroom(case, headroom):
 
 
 def test_a_wide_catalogue_caps_rows_per_block_with_the_same_lists(case, monkeypatch):
-    import recsys_core.ranking.topk as ranking
+    import recsys_core.ranking.tiles as ranking
 
     users, items, seen, bias = case
     expected = top_k_multi(users, items, bias, [seen], 5)[0][0]

@@ -6,12 +6,12 @@ import pytest
 import scipy.sparse as sp
 
 from recsys_core.config import RankConfig
-from recsys_core.models.als import Factors
-from recsys_core.ranking.batch import candidate_pool_sizes, recommendations_table, score_all_users
+from recsys_core.models.als import ALSModel
+from recsys_core.scoring.batch import candidate_pool_sizes, recommendations_table, score_all_users
 
 # Items score 4, 3, 2, 1; item 3 is the most popular (users 1 and 2), item 0 next (user 0).
 SEEN = sp.csr_matrix(([1.0, 1.0, 1.0], ([0, 1, 2], [0, 3, 3])), shape=(3, 4))
-FACTORS = Factors(
+FACTORS = ALSModel(
     np.ones((3, 1), np.float32),
     np.array([[4.0], [3.0], [2.0], [1.0]], np.float32),
     model_users=np.arange(3),

@@ -16,12 +16,13 @@ from recsys_core.config import (
 )
 from recsys_core.io.atomic import sha256_file
 from recsys_core.io.workdir import EVAL_CONFIDENCE_FILE, EVAL_USERS_FILE
-from recsys_core.models.als import fit_als, load_factors
-from recsys_core.pipeline.nightly import LocalRunner, run_step
-from recsys_core.pipeline.tune import knobs, run_tuning, write_tuning
+from recsys_core.models.als import fit_als
+from recsys_core.models.registry import load_model
+from recsys_core.pipeline.execute import LocalRunner, run_step
+from recsys_core.pipeline.tune import knobs, tuning_plan, write_tuning
 from recsys_core.tuning.trials import (
     best_trial,
-    factors_file,
+    checkpoint_file,
     plan_trials,
     searched_family,
     sweep_chains,
@@ -54,8 +55,9 @@ def test_plan_grid_random_and_errors():
 
 
 def test_trials_differing_in_sweeps_share_one_chain():
-    chains = sweep_chains([_trial(iterations=5), _trial(iterations=2), _trial(alpha=3)])
-    assert [(c.weight.alpha, c.checkpoints, c.als.iterations) for c in chains] == [
+    trials = [_trial(iterations=5), _trial(iterations=2), _trial(alpha=3)]
+    chains = sweep_chains(trials, "als")
+    assert [(c.weight.alpha, c.checkpoints, c.config.iterations) for c in chains] == [
         (30.0, (2, 5), 5),
         (3.0, (3,), 3),
     ]
@@ -75,6 +77,7 @@ def test_a_checkpoint_equals_a_fresh_fit_with_that_many_sweeps(synthetic_adjacen
         "sweep-chain",
         str(tmp_path / "chain"),
         weight_dir=weighted["dir"],
+        family="als",
         config=replace(BASE.als, iterations=7),
         checkpoints=(3, 7),
     )
@@ -82,7 +85,7 @@ def test_a_checkpoint_equals_a_fresh_fit_with_that_many_sweeps(synthetic_adjacen
     matrix = sp.load_npz(f"{weighted['dir']}/{EVAL_CONFIDENCE_FILE}").tocsr()
     users = np.load(f"{weighted['dir']}/{EVAL_USERS_FILE}")
     fresh = fit_als(matrix, replace(BASE.als, iterations=3), users)
-    shared, params = load_factors(tmp_path / "chain" / factors_file(3))
+    shared, params = load_model(tmp_path / "chain" / checkpoint_file(3))
     np.testing.assert_allclose(shared.item_factors, fresh.item_factors, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(shared.user_factors, fresh.user_factors, rtol=1e-4, atol=1e-6)
     assert params["iterations"] == 3
@@ -92,7 +95,8 @@ def test_a_checkpoint_equals_a_fresh_fit_with_that_many_sweeps(synthetic_adjacen
 def tuned(synthetic_adjacency, tmp_path):
     trials = [_trial(a, n, p) for a in (3.0, 30.0) for n in (2, 4) for p in (0.0, 0.15)]
     run = LocalRunner(tmp_path / "work")
-    return run_tuning(run, BASE, trials, synthetic_adjacency, "ndcg@5"), trials, tmp_path
+    plan = tuning_plan(BASE, trials, synthetic_adjacency, run.work_dir, "ndcg@5")
+    return run.run_plan(plan), trials, tmp_path
 
 
 def test_each_weighting_and_chain_is_computed_once(tuned):
@@ -171,7 +175,8 @@ def test_tuned_model_beats_popularity_on_a_seed_001_event_log(tmp_path):
         for a in (3.0, 30.0)
         for n in (3, 8)
     ]
-    outcome = run_tuning(LocalRunner(tmp_path / "work"), base, trials, log, "map@10")
+    work = tmp_path / "work"
+    outcome = LocalRunner(work).run_plan(tuning_plan(base, trials, log, work, "map@10"))
     best = outcome["rows"][outcome["best"]]
     assert best["map@10"] > best["popularity_map@10"]
 
@@ -187,11 +192,12 @@ def test_a_graph_filter_search_fits_one_svd_per_rank(synthetic_adjacency, tmp_pa
         for p in (0.0, 0.01)
     ]
     run = LocalRunner(tmp_path / "work")
-    outcome = run_tuning(run, BASE, trials, synthetic_adjacency, "ndcg@5", "graph_filter")
+    plan = tuning_plan(BASE, trials, synthetic_adjacency, run.work_dir, "ndcg@5", "graph_filter")
+    outcome = run.run_plan(plan)
     assert outcome["family"] == "graph_filter" and len(outcome["rows"]) == 8
     assert len(list((tmp_path / "work" / "weight").iterdir())) == 1
     assert len(list((tmp_path / "work" / "train-eval").iterdir())) == 2  # one SVD per rank
-    assert len(list((tmp_path / "work" / "gf-trial-evaluate").iterdir())) == 9  # 8 + the test
+    assert len(list((tmp_path / "work" / "shared-fit-evaluate").iterdir())) == 9  # 8 + the test
     rows = outcome["rows"]
     assert {(r["gf_rank"], r["gf_ideal_weight"], r["gf_popularity_weight"]) for r in rows} == {
         (

@@ -7,7 +7,10 @@ import pytest
 
 from recsys_core.config import SplitConfig
 from recsys_core.io.atomic import is_complete, staged_folder
-from recsys_core.io.workdir import prune_work, step_dir, step_key
+from recsys_core.io.workdir import prune_work, step_key
+from recsys_core.pipeline.execute import folder_of
+from recsys_core.pipeline.plan import StepCall
+from recsys_core.pipeline.table import STEP_NAMES
 
 
 def test_key_covers_every_input_and_config_field():
@@ -22,7 +25,7 @@ def test_key_covers_every_input_and_config_field():
 
 def test_unknown_steps_and_inputs_are_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown step 'splt'"):
-        step_dir(tmp_path, "splt", {})
+        folder_of(tmp_path, StepCall("splt", {}))
     with pytest.raises(TypeError, match="cannot be part of a step key"):
         step_key("split", {"x": object()})
 
@@ -67,5 +70,5 @@ def test_prune_work_keeps_referenced_and_fresh_folders(tmp_path):
     two_days_ago = time.time() - 2 * 24 * 3600
     for folder in (idle, kept, stranger):
         os.utime(folder, (two_days_ago, two_days_ago))
-    assert prune_work(work, keep=[str(kept)]) == [str(idle)]
+    assert prune_work(work, STEP_NAMES, keep=[str(kept)]) == [str(idle)]
     assert kept.exists() and fresh.exists() and stranger.exists() and not idle.exists()

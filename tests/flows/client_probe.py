@@ -25,7 +25,7 @@ async def _state(flow_run_id: str) -> dict:
         return {
             "state_type": run.state.type.value if run.state else None,
             "state_name": run.state.name if run.state else None,
-            "tasks": sorted((t.name.rsplit("-", 1)[0], t.state.name) for t in tasks if t.state),
+            "tasks": sorted((t.name, t.state.name) for t in tasks if t.state),
         }
 
 

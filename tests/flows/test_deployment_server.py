@@ -25,8 +25,18 @@ from tests.conftest import ROOT
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 SMALL = {"factors": 8, "iterations": 3, "top_k": 5}
 # Every step but publish is reused on the second run (the default model, an ensemble, adds
-# blend-choose, blend and more train tasks).
-CACHED_STEPS = {"ingest", "split", "weight", "train", "evaluate", "score", "blend-choose", "blend"}
+# blend-choose, blend and a fit per member). Task runs are named ``step[label]``.
+CACHED_STEPS = {
+    "ingest",
+    "split",
+    "weight",
+    "train-eval",
+    "evaluate",
+    "train-full",
+    "score",
+    "blend-choose",
+    "blend",
+}
 
 
 def test_prefect_yaml_schedule_is_the_documented_one():
@@ -152,8 +162,11 @@ def test_deploy_run_worker_cache_and_schedule(tmp_path, synthetic_adjacency):
         assert first["state_type"] == "COMPLETED", first
         assert second["state_type"] == "COMPLETED", second
         verify_snapshot(out / "dt=2026-11-21")
-        cached = {name for name, state in second["tasks"] if state == "Cached"}
+        cached = {name.split("[")[0] for name, state in second["tasks"] if state == "Cached"}
         assert cached == CACHED_STEPS, second["tasks"]
+        # The UI names each fit by its family and each blend by its matrix.
+        names = {name for name, _ in second["tasks"]}
+        assert {"train-eval[als]", "train-eval[graph_filter]", "blend[eval]"} <= names
         assert [task for task in second["tasks"] if task[1] != "Cached"] == [
             ["publish", "Completed"]
         ], second["tasks"]

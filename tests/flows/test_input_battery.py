@@ -223,7 +223,7 @@ def test_a_bad_input_fails_clearly_and_publishes_nothing(published, tmp_path, ca
 
 @pytest.mark.slow
 def test_an_input_that_changes_while_it_is_read_fails(published, tmp_path, capsys, monkeypatch):
-    import recsys_core.pipeline.nightly as pipeline
+    import recsys_core.pipeline.steps as pipeline
 
     path = _input(tmp_path, "a.txt", ADJACENCY)
     original = pipeline.ingest

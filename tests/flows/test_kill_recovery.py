@@ -50,7 +50,7 @@ sys.exit(main(["--params", params]))
 
 # (function to kill in, n-th call, marker its arguments contain)
 SCORING = {
-    "before the scores are written": ("recsys_core.pipeline.nightly:write_recommendations", 1, ""),
+    "before the scores are written": ("recsys_core.pipeline.steps:write_recommendations", 1, ""),
     "renaming the score folder into place": ("os:rename", 1, "/score/"),
 }
 PUBLISHING = {
@@ -60,16 +60,16 @@ PUBLISHING = {
     "renaming the date into place": ("os:rename", 1, "dt="),
     "before _LATEST is written": ("recsys_core.io.storage:replace_bytes", 1, "_LATEST"),
     "before _LATEST is renamed into place": ("os:replace", 1, "_LATEST"),
-    "before retention": ("recsys_core.pipeline.nightly:apply_retention", 1, ""),
+    "before retention": ("recsys_core.pipeline.publish:apply_retention", 1, ""),
     "retention, renaming the old date aside": ("os:rename", 1, ".retired-"),
     "retention, removing the old date": ("shutil:rmtree", 1, ".retired-"),
-    "before pruning the work dir": ("recsys_core.pipeline.nightly:prune_work", 1, ""),
+    "before pruning the work dir": ("recsys_core.pipeline.publish:prune_work", 1, ""),
 }
 REPLACING = {
     "replace: renaming the old date aside": ("os:rename", 1, "dt="),
     "replace: between the two renames": ("os:rename", 2, "dt="),
     "replace: removing the old date": ("shutil:rmtree", 1, ".replaced-"),
-    "replace: before retention": ("recsys_core.pipeline.nightly:apply_retention", 1, ""),
+    "replace: before retention": ("recsys_core.pipeline.publish:apply_retention", 1, ""),
 }
 CASES = [(n, p, False) for n, p in {**SCORING, **PUBLISHING}.items()] + [
     (n, p, True) for n, p in REPLACING.items()

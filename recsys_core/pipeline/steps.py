@@ -1,0 +1,257 @@
+"""The nightly's steps as file-in, file-out functions.
+
+Each writes into the staging folder it is given and returns a small JSON-able summary;
+:func:`~recsys_core.pipeline.execute.run_step` reuses a complete step folder or runs the
+step into a staged folder that appears whole. A step never knows which runner called it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys_core.columns import Columns, Parts
+from recsys_core.config import (
+    EnsembleConfig,
+    EvalProtocol,
+    IngestConfig,
+    RankConfig,
+    SplitConfig,
+    TrainMatrix,
+    WeightConfig,
+)
+from recsys_core.data.matrices import (
+    SplitArrays,
+    eval_training_matrix,
+    full_matrix,
+    read_split,
+    write_split,
+)
+from recsys_core.data.splitting import split_interactions
+from recsys_core.data.weighting import confidence
+from recsys_core.errors import InputError
+from recsys_core.evaluation.protocol import evaluate, evaluated_view
+from recsys_core.io.canonical import read_canonical
+from recsys_core.io.ingest import ingest
+from recsys_core.io.workdir import (
+    EVAL_CONFIDENCE_FILE,
+    EVAL_USERS_FILE,
+    FULL_CONFIDENCE_FILE,
+    FULL_MATRIX_FILE,
+    MODEL_FILE,
+    RECOMMENDATIONS_FILE,
+    SPLIT_FILE,
+    read_summary,
+)
+from recsys_core.models.blend_choice import choose_blend, fixed_blend
+from recsys_core.models.ensemble import Ensemble
+from recsys_core.models.registry import family_of, fit_model, load_model, save_model
+from recsys_core.pipeline.blocks import id_maps, scored_table
+from recsys_core.pipeline.inputs import input_checksum
+from recsys_core.publishing.snapshot import write_recommendations
+from recsys_core.ranking.popular import item_popularity, popularity_bias
+
+
+def ingest_step(staging: Path, *, input_path: str, input_sha256: str, config: IngestConfig) -> dict:
+    """Raw log → canonical interactions + id maps (+ quarantine.parquet when asked).
+
+    ``input_sha256`` names the input's content in the step key, and the bad-rows file of a
+    run that failed on too many bad rows: ``<work_dir>/ingest/rejected-<sha>.parquet``
+    (the staging folder itself is removed with the failure).
+    """
+    rejected = staging.parent / f"rejected-{input_sha256[:16]}.parquet"
+    summary = asdict(ingest(input_path, staging, config, rejected_path=rejected))
+    # The run is keyed and fingerprinted on input_sha256: what was read must be that.
+    if input_checksum(input_path) != input_sha256:
+        raise InputError(
+            input_path,
+            "an input that does not change while the run reads it",
+            got="different content at the end of ingest than at the start",
+            hint="write inputs elsewhere and rename them into place",
+        )
+    return summary
+
+
+# The split's parts as the split step's summary names them, in Parts code order.
+_PART_NAMES = ("not_evaluated", "train", "validation", "test")
+
+
+def split_step(staging: Path, *, ingest_dir: str, config: SplitConfig) -> dict:
+    """Canonical interactions → split table and the full users × items matrix."""
+    canonical = read_canonical(ingest_dir)
+    n_users, n_items = canonical.n_users, canonical.n_items
+    table = split_interactions(canonical.interactions, n_users, n_items, config)
+    write_split(table, n_users, n_items, staging / SPLIT_FILE)
+    arrays = SplitArrays.from_table(table, n_users, n_items)
+    sp.save_npz(staging / FULL_MATRIX_FILE, full_matrix(arrays), compressed=False)
+    codes = (Parts.NOT_EVALUATED, Parts.TRAIN, Parts.VALIDATION, Parts.TEST)
+    counts = np.bincount(table.column(Columns.PART).to_numpy() - min(codes), minlength=4)
+    rows = {
+        name: int(counts[code - min(codes)]) for name, code in zip(_PART_NAMES, codes, strict=True)
+    }
+    if rows["validation"] == 0 or rows["test"] == 0:
+        raise InputError(
+            read_summary(ingest_dir)["source"],
+            f"users with at least min_user_items={config.min_user_items} interactions, so "
+            "that validation and test parts exist",
+            got=f"{rows['validation']} validation and {rows['test']} test interactions",
+            hint="lower min_user_items, or give more history per user",
+        )
+    return {"pairs": table.num_rows, **rows, "n_users": n_users, "n_items": n_items}
+
+
+def weight_step(
+    staging: Path, *, split_dir: str, config: WeightConfig, protocol: EvalProtocol
+) -> dict:
+    """Split → BM25 + alpha confidence matrices for the evaluation and the serving model."""
+    eval_users, train = eval_training_matrix(read_split(Path(split_dir) / SPLIT_FILE), protocol)
+    full = sp.load_npz(Path(split_dir) / FULL_MATRIX_FILE).tocsr()
+    sp.save_npz(staging / EVAL_CONFIDENCE_FILE, confidence(train, config), compressed=False)
+    np.save(staging / EVAL_USERS_FILE, eval_users, allow_pickle=False)
+    sp.save_npz(staging / FULL_CONFIDENCE_FILE, confidence(full, config), compressed=False)
+    return {"eval_users": len(eval_users), "eval_nnz": int(train.nnz), "full_nnz": int(full.nnz)}
+
+
+_CONFIDENCE_FILES: Mapping[TrainMatrix, str] = {
+    "eval": EVAL_CONFIDENCE_FILE,
+    "full": FULL_CONFIDENCE_FILE,
+}
+
+
+def confidence_matrix(weight_dir: str, matrix: TrainMatrix) -> sp.csr_matrix:
+    """The weight step's ``eval`` or ``full`` users × items confidence matrix."""
+    if matrix not in _CONFIDENCE_FILES:
+        raise ValueError(f"matrix must be one of {', '.join(_CONFIDENCE_FILES)}, got {matrix!r}")
+    return sp.load_npz(Path(weight_dir) / _CONFIDENCE_FILES[matrix]).tocsr()
+
+
+def train_step(
+    staging: Path,
+    *,
+    weight_dir: str,
+    matrix: TrainMatrix,
+    family: str,
+    config: Any,
+    warm_start_dir: str | None = None,
+) -> dict:
+    """Fit model ``family`` with ``config`` on the ``eval`` or ``full`` confidence matrix
+    (a graph filter uses its non-zero pattern); write the model file.
+
+    ``warm_start_dir`` (a train folder of the same family) is where the fit continues from.
+    """
+    user_items = confidence_matrix(weight_dir, matrix)
+    if matrix == "eval":
+        users = np.load(Path(weight_dir) / EVAL_USERS_FILE, allow_pickle=False)
+    else:
+        users = np.arange(user_items.shape[0])
+    warm_from = None
+    if warm_start_dir is not None:
+        warm_from = load_model(Path(warm_start_dir) / MODEL_FILE)[0]
+    model = fit_model(family, user_items, config, users, warm_from=warm_from)
+    save_model(staging / MODEL_FILE, model, asdict(config) if is_dataclass(config) else {})
+    return {
+        "model": family,
+        "users": int(user_items.shape[0]),
+        "items": int(user_items.shape[1]),
+        "nnz": int(user_items.nnz),
+        "iterations": getattr(config, "iterations", None),
+        "warm_start": warm_start_dir,
+    }
+
+
+def blend_choose_step(
+    staging: Path,
+    *,
+    split_dir: str,
+    member_dirs: list[str],
+    config: EnsembleConfig,
+    top_k: int,
+    protocol: EvalProtocol,
+) -> dict:
+    """The ensemble's weights and popularity weight: chosen on a sample of the validation
+    users from the fitted evaluation models (``ensemble_choose``), or the fixed ones."""
+    members = [load_model(Path(folder) / MODEL_FILE)[0] for folder in member_dirs]
+    names = [member.family for member in members]
+    if not config.ensemble_choose:
+        return fixed_blend(names, config)
+    view = evaluated_view(read_split(Path(split_dir) / SPLIT_FILE), protocol)
+
+    def choose(candidates: list) -> dict:
+        return choose_blend(
+            candidates,
+            names,
+            view.rows,
+            view.seen,
+            view.truth["validation"],
+            view.popularity,
+            top_k,
+            config,
+        )
+
+    choice = choose(members)
+    simpler = [family_of(member).simplified(member) for member in members]
+    if any(simple is not member for simple, member in zip(simpler, members, strict=True)):
+        # Extras such as a filter's sharpening help some logs and cost others: try without.
+        without = choose(simpler)
+        extras = choice["validation_sample"][choice["metric"]]
+        # A tie goes to the cheaper members, without the extras.
+        choice = choice if extras > without["validation_sample"][choice["metric"]] else without
+        choice["sharpen"] = choice is not without
+        choice["without_sharpening"] = without["validation_sample"]
+    return choice
+
+
+def blend_step(
+    staging: Path,
+    *,
+    weight_dir: str,
+    matrix: TrainMatrix,
+    member_dirs: Mapping[str, str],
+    weights: Mapping[str, float],
+    popularity_weight: float,
+    sharpen: bool = True,
+) -> dict:
+    """The ensemble's model file: the members with a weight (family → fitted folder) and
+    the popularity term of the ``eval`` or ``full`` training matrix; ``sharpen`` False
+    builds the members without their optional extras (the choice found they did not pay)."""
+    popularity = item_popularity(confidence_matrix(weight_dir, matrix))
+    loaded = [load_model(Path(member_dirs[name]) / MODEL_FILE) for name in weights]
+    members = [member if sharpen else family_of(member).simplified(member) for member, _ in loaded]
+    model = Ensemble(
+        tuple(members),
+        tuple(float(weight) for weight in weights.values()),
+        popularity_bias(popularity, popularity_weight),
+    )
+    params = {
+        "members": {name: params for name, (_, params) in zip(weights, loaded, strict=True)},
+        "weights": dict(weights),
+        "popularity_weight": popularity_weight,
+        "sharpen": sharpen,
+    }
+    save_model(staging / MODEL_FILE, model, params)
+    return {"model": model.family, "weights": dict(weights), "popularity_weight": popularity_weight}
+
+
+def evaluate_step(
+    staging: Path, *, split_dir: str, train_dir: str, config: RankConfig, protocol: EvalProtocol
+) -> dict:
+    """Evaluation model + split → metrics (the model and the popularity baseline)."""
+    arrays = read_split(Path(split_dir) / SPLIT_FILE)
+    model, _ = load_model(Path(train_dir) / MODEL_FILE)
+    return {"metrics": evaluate(arrays, model, config, protocol)}
+
+
+def score_step(
+    staging: Path, *, split_dir: str, ingest_dir: str, train_dir: str, config: RankConfig
+) -> dict:
+    """Serving model → top-k for every user, with external ids, as recommendations.parquet."""
+    seen = sp.load_npz(Path(split_dir) / FULL_MATRIX_FILE).tocsr()
+    model, _ = load_model(Path(train_dir) / MODEL_FILE)
+    table = scored_table(seen, model, config, id_maps(ingest_dir))
+    write_recommendations(table, staging / RECOMMENDATIONS_FILE)
+    return {"rows": table.num_rows, "users": seen.shape[0]}

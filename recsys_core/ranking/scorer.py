@@ -1,0 +1,53 @@
+"""What the shared top-k needs of a model: a scorer that fills a block of users' scores
+into a buffer (:data:`BlockScorer`), and the factor models' one: a GEMM."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+from recsys_core.ranking.tiles import chunk_layout
+
+# Fills the first n_items columns of ``out`` (rows × padded width, C-contiguous) with raw
+# model scores for users ``start:stop``; the padding columns are overwritten afterwards.
+BlockScorer = Callable[[int, int, np.ndarray], None]
+
+
+def gemm_scorer(
+    user_vectors: np.ndarray, item_factors: np.ndarray, bias: np.ndarray | None = None
+) -> BlockScorer:
+    """The factor models' scorer: one float32 GEMM per block, straight into the buffer
+    (item factors zero-padded to the buffer's width, so BLAS writes contiguously).
+
+    ``bias`` (per item) rides in the GEMM as one more factor (1 for every user), which
+    saves a pass over each block.
+    """
+    n_items, n_factors = item_factors.shape
+    width, chunks = chunk_layout(n_items)
+    extra = 0 if bias is None else 1
+    item_t = np.zeros((n_factors + extra, width * chunks), dtype=np.float32)
+    item_t[:n_factors, :n_items] = item_factors.T
+    vectors = np.asarray(user_vectors, dtype=np.float32)
+    if bias is not None:
+        item_t[n_factors, :n_items] = bias
+        vectors = np.hstack([vectors, np.ones((len(vectors), 1), dtype=np.float32)])
+
+    def score(start: int, stop: int, out: np.ndarray) -> None:
+        np.matmul(vectors[start:stop], item_t, out=out)
+
+    return score
+
+
+class Scorer(Protocol):
+    """Any fitted model, as the ranking sees it: row ``r`` of its scores is user
+    ``model_users[r]``; ``block_scorer(rows, bias)`` scores those model rows."""
+
+    @property
+    def model_users(self) -> np.ndarray: ...
+
+    @property
+    def n_items(self) -> int: ...
+
+    def block_scorer(self, rows: np.ndarray, bias: np.ndarray | None = None) -> BlockScorer: ...
