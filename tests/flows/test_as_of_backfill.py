@@ -91,6 +91,6 @@ def test_a_log_without_timestamps_is_reused_across_dates(
     nightly(**params, run_date=dt.date(2026, 11, 15))
     second = nightly(**params, run_date=dt.date(2026, 11, 16))
     states = {row["step"]: row["state"] for row in second["timings"]}
-    assert {states[s] for s in ("ingest", "split", "train-eval", "score")} == {"Cached"}
+    assert {states[s] for s in ("ingest", "split", "train-eval[als]", "score")} == {"Cached"}
     window = read_manifest(tmp_path / "o" / "dt=2026-11-16")["window"]
     assert window["applied"] is False and window["reason"] == "no timestamps"

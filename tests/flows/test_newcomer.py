@@ -104,7 +104,7 @@ def test_readme_parameter_table_is_generated_from_the_model():
     block = re.search(r"<!-- params:nightly -->\n(.*?)\n<!-- /params:nightly -->", readme, re.S)
     assert block, "README lacks the generated parameter table markers"
     assert (
-        block.group(1).strip() == parameter_table().strip()
+        block.group(1).strip() == parameter_table(NightlyParams).strip()
     ), "README parameter table is stale: paste the output of `python -m flows.params`"
 
 

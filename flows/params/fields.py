@@ -1,50 +1,40 @@
-"""Nightly flow parameters: the one declaration of every knob, and the views derived from it.
+"""Every flow parameter, declared once: name, type (the core's own ``Literal`` types),
+default, bounds and meaning (:class:`NightlyParams`, :class:`TuneParams`).
 
-:class:`NightlyParams` is the source: name, type (the core's own ``Literal`` types),
-default and bounds. The flow keeps its parameters *flat* so a deployment run can override
-one key at a time (``--param top_k=50``); its signature must equal this model field for
-field (:func:`signature_drift`, checked when ``flows.nightly`` is imported and by a test).
-The core's frozen configs are built from it by field name (:func:`core_config`); a test
-holds their names, types and defaults equal to the model's.
+The flow keeps its parameters *flat* so a deployment run can override one key at a time
+(``--param top_k=50``); its signature must equal this model field for field
+(:mod:`flows.params.signature`). The core's frozen configs are built from it by field name
+(:mod:`flows.params.to_core`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
-import inspect
-import json
 import math
 import re
 import typing
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from flows.params.text import unknown_parameters_message
+from flows.params.to_core import core_config
 from recsys_core.config import (
     DEFAULT_EVENT_STRENGTHS,
-    EVAL_MODES,
-    ALSConfig,
     BadRowPolicy,
     Bm25Direction,
-    EnsembleConfig,
     EvalMode,
     FullSchedule,
-    GraphFilterConfig,
     IngestConfig,
     InputFormat,
     ModelFamily,
     PipelineConfig,
     PublishConfig,
-    RankConfig,
-    ServingConfig,
-    SplitConfig,
     SplitStrategy,
-    WeightConfig,
 )
 from recsys_core.io.storage import is_uri
 from recsys_core.io.window import as_of_window
@@ -510,143 +500,3 @@ DEFAULT_SPACE: Mapping[str, list[Any]] = {
 
 
 DEFAULTS = NightlyParams()
-
-# Config fields computed from a parameter rather than named after one: ``eval_mode`` sets
-# the evaluation protocol and the candidate pool (recsys_core.config.EVAL_MODES).
-DERIVED: Mapping[str, Callable[[Any], Any]] = {
-    "eval_protocol": lambda p: EVAL_MODES[p.eval_mode][0],
-    "candidate_pool": lambda p: EVAL_MODES[p.eval_mode][1],
-}
-# Parameters the flows themselves consume (where, when, which search), not a core config.
-FLOW_ONLY = frozenset(
-    {
-        "input_path",
-        "run_date",
-        "work_dir",
-        "timezone",
-        "eval_mode",
-        "params_from",
-        "lock_timeout_s",
-        "as_of",
-        "lookback_days",
-        "task_runner",
-        "dask_address",
-        "user_blocks",
-    }
-)
-# Every core config a parameter can reach.
-PARAMETER_CONFIGS = (
-    PipelineConfig,
-    GraphFilterConfig,
-    EnsembleConfig,
-    IngestConfig,
-    SplitConfig,
-    WeightConfig,
-    ALSConfig,
-    ServingConfig,
-    RankConfig,
-    PublishConfig,
-)
-
-C = TypeVar("C")
-
-
-def core_config(cls: type[C], params: BaseModel, **resolved: Any) -> C:
-    """Build a core config by field name: a parameter of that name, a :data:`DERIVED`
-    value, a ``resolved`` value, else the config's own default (an internal constant)."""
-    values = {}
-    for item in dataclasses.fields(cls):
-        if item.name in resolved:
-            values[item.name] = resolved[item.name]
-        elif item.name in DERIVED:
-            values[item.name] = DERIVED[item.name](params)
-        elif item.name in type(params).model_fields:
-            values[item.name] = getattr(params, item.name)
-    return cls(**values)
-
-
-def signature_drift(fn: Callable, model: type[BaseModel] = NightlyParams) -> list[str]:
-    """Differences between ``fn``'s parameters and ``model``'s fields (names in order,
-    types, defaults); empty when they agree."""
-    signature = inspect.signature(fn)
-    hints = typing.get_type_hints(fn)
-    names, fields = list(signature.parameters), model.model_fields
-    if names != list(fields):
-        return [f"parameters {names} != {model.__name__} fields {list(fields)}"]
-    problems = []
-    for name, spec in fields.items():
-        default = spec.get_default(call_default_factory=True)
-        if hints.get(name) != spec.annotation:
-            problems.append(f"{name}: type {hints.get(name)} != {spec.annotation}")
-        if signature.parameters[name].default != default:
-            problems.append(
-                f"{name}: default {signature.parameters[name].default!r} != {default!r}"
-            )
-    return problems
-
-
-def ensure_signature_matches(fn: Callable, model: type[BaseModel] = NightlyParams) -> None:
-    """Raise ``TypeError`` listing every :func:`signature_drift` difference."""
-    problems = signature_drift(fn, model)
-    if problems:
-        raise TypeError(f"{fn.__name__} and {model.__name__} disagree: " + "; ".join(problems))
-
-
-def apply_best(
-    params: NightlyParams, best: Mapping[str, Any], source: str
-) -> tuple[NightlyParams, dict[str, str]]:
-    """``params`` with the model knobs a tuning run chose, where no explicit value was
-    given; and where each knob came from (``explicit``, ``source`` or ``default``).
-
-    A knob counts as explicit when it differs from its default.
-    """
-    chosen = best.get("params", {})
-    update, origin = {}, {}
-    for knob in MODEL_KNOBS:
-        if getattr(params, knob) != getattr(DEFAULTS, knob):
-            origin[knob] = "explicit"
-        elif knob in chosen:
-            update[knob], origin[knob] = chosen[knob], source
-        else:
-            origin[knob] = "default"
-    return NightlyParams(**{**params.model_dump(), **update}), origin
-
-
-def unknown_parameters_message(unknown: list[str], valid: list[str]) -> str:
-    """``unknown parameter 'ouput_dir' (did you mean 'output_dir'?); valid names: …``.
-
-    Examples
-    --------
-    >>> unknown_parameters_message(["ouput_dir"], ["output_dir", "top_k"])
-    "unknown parameter 'ouput_dir' (did you mean 'output_dir'?); valid names: output_dir, top_k"
-    """
-    parts = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, valid, n=1)
-        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    noun = "parameter" if len(unknown) == 1 else "parameters"
-    return f"unknown {noun} {', '.join(parts)}; valid names: {', '.join(valid)}"
-
-
-def _default_text(spec: Any) -> str:
-    value = spec.get_default(call_default_factory=True)
-    if value is None:
-        return "–"
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k} {v:g}" for k, v in value.items())
-    if isinstance(value, bool):
-        return str(value).lower()
-    return f"`{value}`" if isinstance(value, str) else json.dumps(value)
-
-
-def parameter_table(model: type[BaseModel] = NightlyParams) -> str:
-    """The README's parameter table, generated from the model (names, defaults, meaning)."""
-    rows = ["| parameter | default | meaning |", "| --- | --- | --- |"]
-    for name, spec in model.model_fields.items():
-        meaning = (spec.description or "").replace("|", "\\|")
-        rows.append(f"| `{name}` | {_default_text(spec)} | {meaning} |")
-    return "\n".join(rows)
-
-
-if __name__ == "__main__":
-    print(parameter_table())

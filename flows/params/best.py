@@ -1,0 +1,29 @@
+"""``params_from: best``: the model knobs a tuning run chose, where no explicit value was
+given."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flows.params.fields import DEFAULTS, MODEL_KNOBS, NightlyParams
+
+
+def apply_best(
+    params: NightlyParams, best: Mapping[str, Any], source: str
+) -> tuple[NightlyParams, dict[str, str]]:
+    """``params`` with the model knobs a tuning run chose, where no explicit value was
+    given; and where each knob came from (``explicit``, ``source`` or ``default``).
+
+    A knob counts as explicit when it differs from its default.
+    """
+    chosen = best.get("params", {})
+    update, origin = {}, {}
+    for knob in MODEL_KNOBS:
+        if getattr(params, knob) != getattr(DEFAULTS, knob):
+            origin[knob] = "explicit"
+        elif knob in chosen:
+            update[knob], origin[knob] = chosen[knob], source
+        else:
+            origin[knob] = "default"
+    return NightlyParams(**{**params.model_dump(), **update}), origin
