@@ -19,7 +19,7 @@ from flows.params.fields import (
     TuneParams,
 )
 from flows.params.signature import ensure_signature_matches, signature_drift
-from flows.params.text import parameter_table, unknown_parameters_message
+from flows.params.text import family_table, parameter_table, unknown_parameters_message
 from flows.params.to_core import DERIVED, FLOW_ONLY, PARAMETER_CONFIGS, core_config
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "apply_best",
     "core_config",
     "ensure_signature_matches",
+    "family_table",
     "parameter_table",
     "signature_drift",
     "unknown_parameters_message",

@@ -1,5 +1,8 @@
-"""``python -m flows.params``: print the README's parameter table."""
+"""``python -m flows.params``: print the README's parameter table (``families``: its model
+family table)."""
 
-from flows.params import NightlyParams, parameter_table
+import sys
 
-print(parameter_table(NightlyParams))
+from flows.params import NightlyParams, family_table, parameter_table
+
+print(family_table() if sys.argv[1:] == ["families"] else parameter_table(NightlyParams))

@@ -105,8 +105,8 @@ class DataParams(_Strict):
     split_strategy: SplitStrategy = Field(
         "ordered",
         description=(
-            "`ordered` (seed 000, 70/10/20 per user in interaction order), `leave_k_out` (seed "
-            "001; `leave_k` random items to test and `leave_k` more to validation), `time_cutoff`"
+            "`ordered` (70/10/20 per user in interaction order), `leave_k_out` (`leave_k` "
+            "random items to test and `leave_k` more to validation), `time_cutoff`"
             " (`validation_cutoff`, `test_cutoff`, ISO times), `random_ratio` (a seeded random "
             "70/10/20 of each user's distinct items, as public benchmark splits are made)"
         ),
@@ -122,15 +122,15 @@ class DataParams(_Strict):
     test_cutoff: str | None = Field(
         None, description="ISO time: interactions from here on are test (`time_cutoff`)"
     )
-    user_col: str = Field("UserID", description="event-log user column (seed 001)")
-    item_col: str = Field("ProductCode", description="event-log item column (seed 001)")
-    event_col: str = Field("Event", description="event-log event-type column (seed 001)")
+    user_col: str = Field("UserID", description="event-log user column")
+    item_col: str = Field("ProductCode", description="event-log item column")
+    event_col: str = Field("Event", description="event-log event-type column")
     timestamp_col: str = Field(
-        "Timestamp", description="event-log time column, optional in the file (seed 001)"
+        "Timestamp", description="event-log time column, optional in the file"
     )
     event_strengths: Mapping[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_EVENT_STRENGTHS),
-        description="event type → interaction weight (seed 001's)",
+        description="event type → interaction weight",
     )
     bad_rows: BadRowPolicy = Field(
         "fail",
@@ -250,8 +250,8 @@ class ModelParams(_Strict):
     """The models' knobs (what tuning searches and ``params_from: best`` applies): ALS's
     with seed 000's values as defaults, then the graph filter's."""
 
-    factors: int = Field(256, ge=1, le=4096, description="implicit ALS factors (seed 000)")
-    regularization: float = Field(0.02, ge=0, description="implicit ALS regularization (seed 000)")
+    factors: int = Field(256, ge=1, le=4096, description="implicit ALS factors (latent dimensions)")
+    regularization: float = Field(0.02, ge=0, description="implicit ALS regularization (L2 weight)")
     iterations: int = Field(
         40,
         ge=1,
@@ -261,16 +261,15 @@ class ModelParams(_Strict):
     alpha: float = Field(
         30.0,
         gt=0,
-        description=(
-            "confidence = `alpha` × BM25 weight (implicit's own alpha stays 1, as in seed 000)"
-        ),
+        description=("confidence = `alpha` × BM25 weight (implicit's own alpha stays 1)"),
     )
     bm25_k1: float = Field(100.0, ge=0, description="BM25 K1")
     bm25_b: float = Field(0.8, ge=0, le=1, description="BM25 B")
     bm25_direction: Bm25Direction = Field(
         "user_items",
         description=(
-            "rows BM25 treats as documents: `user_items` (seed 000) or `item_users` (seed 001)"
+            "rows BM25 treats as documents: `user_items` (a user's items weighed against each "
+            "other) or `item_users` (an item's users)"
         ),
     )
     popularity_weight: float = Field(
@@ -343,7 +342,7 @@ class NightlyParams(ModelParams, DataParams):
         description=(
             "serving model: `warm` starts from the evaluation model's item factors and runs "
             "`warm_iterations` sweeps on all data; `cold` runs `iterations` sweeps from a random "
-            "start (seed 000)"
+            "start"
         ),
     )
     warm_iterations: int = Field(

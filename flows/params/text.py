@@ -1,5 +1,5 @@
 """Parameters as text for people: the unknown-name message and the README's generated
-parameter table."""
+parameter and model family tables."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
+
+from recsys_core.models.registry import FAMILIES
 
 
 def unknown_parameters_message(unknown: list[str], valid: list[str]) -> str:
@@ -44,4 +46,14 @@ def parameter_table(model: type[BaseModel]) -> str:
     for name, spec in model.model_fields.items():
         meaning = (spec.description or "").replace("|", "\\|")
         rows.append(f"| `{name}` | {_default_text(spec)} | {meaning} |")
+    return "\n".join(rows)
+
+
+def family_table() -> str:
+    """The README's model family table, generated from the registry: each family's name,
+    what it is, its ranking rule and what a tuning search may vary."""
+    rows = ["| `model` | what it is | tunable knobs |", "| --- | --- | --- |"]
+    for name, entry in FAMILIES.items():
+        knobs = ", ".join(f"`{knob}`" for knob in entry.knobs) or "–"
+        rows.append(f"| `{name}` | {entry.summary} | {knobs} |")
     return "\n".join(rows)

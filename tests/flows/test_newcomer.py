@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flows.params import NightlyParams, parameter_table
+from flows.params import NightlyParams, family_table, parameter_table
 from recsys_core.config import IngestConfig
 from recsys_core.errors import InputError
 from recsys_core.io.ingest import ingest
@@ -106,6 +106,15 @@ def test_readme_parameter_table_is_generated_from_the_model():
     assert (
         block.group(1).strip() == parameter_table(NightlyParams).strip()
     ), "README parameter table is stale: paste the output of `python -m flows.params`"
+
+
+def test_readme_family_table_is_generated_from_the_registry():
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- families -->\n(.*?)\n<!-- /families -->", readme, re.S)
+    assert block, "README lacks the generated family table markers"
+    assert (
+        block.group(1).strip() == family_table().strip()
+    ), "README family table is stale: paste the output of `python -m flows.params families`"
 
 
 def test_cli_prefect_home_defaults_to_the_makefiles():
