@@ -130,12 +130,13 @@ def candidate_table(
 def blend_metrics(
     table: Candidates, weights: np.ndarray, popularity_weight: float, k: int
 ) -> dict[str, float]:
-    """Recall@k and NDCG@k of one blend, over the table's users."""
+    """Recall@k and NDCG@k of one blend, over the table's users (a table narrower than
+    ``k``, a small catalogue's, lists all its candidates: the metrics are still at ``k``)."""
     scores = np.tensordot(weights.astype(np.float32), table.z, axes=1)
     scores += np.float32(popularity_weight) * table.log_popularity
     scores[~table.allowed] = -np.inf
-    k = min(k, scores.shape[1])
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    listed = min(k, scores.shape[1])
+    top = np.argpartition(-scores, listed - 1, axis=1)[:, :listed]
     order = np.argsort(-np.take_along_axis(scores, top, 1), axis=1, kind="stable")
     top = np.take_along_axis(top, order, 1)
     hits = np.take_along_axis(table.hits, top, 1) & np.isfinite(np.take_along_axis(scores, top, 1))
@@ -186,7 +187,15 @@ def choose_blend(
             has_truth, size=min(config.ensemble_sample_users, len(has_truth)), replace=False
         )
     )
-    table = candidate_table(members, rows[sample], seen[sample], truth[sample], popularity)
+    # Every member offers at least k candidates, so a blend's list is never cut short.
+    table = candidate_table(
+        members,
+        rows[sample],
+        seen[sample],
+        truth[sample],
+        popularity,
+        per_member=max(CANDIDATES, k),
+    )
     metric = metric_key("ndcg", k)
     grid = []
     for weights, popularity_weight in itertools.product(weight_grid(len(members)), POPULARITY_GRID):

@@ -18,7 +18,9 @@ class Step:
     content-addressed folder (:mod:`recsys_core.io.workdir`); any other is
     ``run(**inputs) -> summary`` (publish writes into ``output_dir``).
 
-    ``io_retries``: a transient ``OSError`` is retried (the task layer's policy);
+    ``io_retries``: a transient ``OSError`` is retried (the task layer's policy). Every
+    step is safe to retry: a folder step's folder is write-once (a retry stages afresh),
+    and publish commits atomically;
     ``timeout_s``: the task's limit (steps run mapped in threads or on Dask workers carry
     none: Prefect cannot enforce one there).
     """
@@ -27,7 +29,7 @@ class Step:
     run: Callable[..., dict]
     doc: str
     folder: bool = True
-    io_retries: bool = False
+    io_retries: bool = True
     timeout_s: int | None = None
 
 
@@ -37,7 +39,7 @@ STEPS: Mapping[str, Step] = {
     step.name: step
     for step in (
         # The nightly, in order.
-        Step("ingest", steps.ingest_step, "Raw log → canonical Parquet + id maps", io_retries=True),
+        Step("ingest", steps.ingest_step, "Raw log → canonical Parquet + id maps"),
         Step("split", steps.split_step, "Per-user train / validation / test"),
         Step("weight", steps.weight_step, "BM25 + confidence matrices (evaluation and full)"),
         Step(

@@ -156,6 +156,17 @@ def test_the_choice_is_the_same_in_small_blocks(monkeypatch):
     assert choose_blend(*args)["grid"] == whole["grid"]
 
 
+def test_a_list_longer_than_the_candidate_table_keeps_its_metric_key():
+    """Reliability v3: top_k above the blend table's width (3 × 200 on a big catalogue, here
+    the 12 items) failed with KeyError 'ndcg@<k>': the metrics were keyed by the table's
+    width. Listing every candidate finds both validation items of every user."""
+    a, b, truth, seen = _complementary_members()
+    args = ([a, b], ["a", "b"], np.arange(40), seen, truth, np.zeros(12), 40, EnsembleConfig())
+    choice = choose_blend(*args)
+    assert choice["metric"] == "ndcg@40"
+    assert choice["validation_sample"]["recall@40"] == pytest.approx(1.0)
+
+
 def test_fixed_blend():
     choice = fixed_blend(["als", "graph_filter"], EnsembleConfig(ensemble_als_weight=0.6))
     assert choice["weights"] == {"als": 0.6, "graph_filter": pytest.approx(0.4)}

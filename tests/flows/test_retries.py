@@ -7,6 +7,7 @@ import json
 import pytest
 
 import recsys_core.io.adjacency as adjacency
+import recsys_core.pipeline.steps as steps
 import recsys_core.publishing.commit as publishing
 from recsys_core.publishing.snapshot import published_dates, read_manifest, verify_snapshot
 
@@ -39,8 +40,13 @@ def published(prefect_harness, synthetic_adjacency, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("owner", "name"),
-    [(publishing, "link_or_copy"), (adjacency, "read_input_bytes")],
-    ids=["first write of publish", "reading the input"],
+    [
+        (publishing, "link_or_copy"),
+        (adjacency, "read_input_bytes"),
+        (steps, "save_model"),
+        (steps, "write_recommendations"),
+    ],
+    ids=["first write of publish", "reading the input", "writing a model", "writing scores"],
 )
 def test_a_transient_io_error_is_retried_and_the_run_completes(
     published, monkeypatch, tmp_path, owner, name
