@@ -20,7 +20,7 @@ Bm25Direction = Literal["user_items", "item_users"]
 FullSchedule = Literal["cold", "warm"]
 # Model families: the ``model`` parameter's type, equal to the registry's names
 # (recsys_core/models/registry.py; a test holds the two equal).
-ModelFamily = Literal["als", "graph_filter", "ensemble", "popularity"]
+ModelFamily = Literal["als", "graph_filter", "ensemble", "popularity", "chebyshev_filter"]
 # The confidence matrix a model is fitted on: the evaluation model's or all data.
 TrainMatrix = Literal["eval", "full"]
 
@@ -111,6 +111,21 @@ class GraphFilterConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ChebyshevFilterConfig:
+    """ChebyCF (recsys_core/models/chebyshev_filter.py): the Chebyshev order K and the
+    plateau's flatness φ, the ideal low-pass's rank η and weight α, the degree scaling's
+    power β (the authors' Gowalla settings), and the popularity blend on its own scale."""
+
+    cheby_order: int = 8
+    cheby_flatness: float = 1.5
+    cheby_ideal_rank: int = 512
+    cheby_ideal_weight: float = 0.2
+    cheby_degree_power: float = 0.4
+    cheby_popularity_weight: float = 0.0
+    random_state: int = 42
+
+
+@dataclass(frozen=True, slots=True)
 class EnsembleConfig:
     """The per-user z-score blend of ALS and the graph filter (recsys_core/models/ensemble.py):
     its weights and popularity term are chosen each run on a sample of the validation users
@@ -155,6 +170,7 @@ class PipelineConfig:
     weight: WeightConfig = field(default_factory=WeightConfig)
     als: ALSConfig = field(default_factory=ALSConfig)
     graph_filter: GraphFilterConfig = field(default_factory=GraphFilterConfig)
+    chebyshev_filter: ChebyshevFilterConfig = field(default_factory=ChebyshevFilterConfig)
     ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
     rank: RankConfig = field(default_factory=RankConfig)

@@ -300,6 +300,26 @@ class ModelParams(_Strict):
         ),
     )
     gf_sharpen_t: float = Field(0.5, gt=0, description="the sharpening time T")
+    cheby_order: int = Field(
+        8, ge=1, le=32, description="`chebyshev_filter`: the Chebyshev order K (sparse passes)"
+    )
+    cheby_flatness: float = Field(
+        1.5, gt=0, description="`chebyshev_filter`: flatness φ of the plateau low-pass response"
+    )
+    cheby_ideal_rank: int = Field(
+        512, ge=1, le=4096, description="`chebyshev_filter`: rank η of its ideal low-pass (SVD)"
+    )
+    cheby_ideal_weight: float = Field(
+        0.2, ge=0, description="`chebyshev_filter`: weight α of the ideal low-pass (0: no SVD)"
+    )
+    cheby_degree_power: float = Field(
+        0.4,
+        ge=0,
+        description="`chebyshev_filter`: β, signals scaled by degree^-β before, degree^β after",
+    )
+    cheby_popularity_weight: float = Field(
+        0.0, ge=0, description="`chebyshev_filter`: popularity blend on the filter's own scale"
+    )
 
 
 MODEL_KNOBS = tuple(ModelParams.model_fields)
@@ -314,8 +334,9 @@ class NightlyParams(ModelParams, DataParams):
             "`ensemble` (per-user z-score blend of ALS and the graph filter, weights chosen "
             "each run on validation, see Models), `als` (BM25 + ALS + a popularity term), "
             "`graph_filter` (GF-CF: linear filter + `gf_ideal_weight` × rank-`gf_rank` ideal "
-            "low-pass, plus the popularity term; training-free) or `popularity` (the most "
-            "popular unseen items, the evaluation's baseline). `eval_mode: seed` is ALS-only"
+            "low-pass, plus the popularity term; training-free), `chebyshev_filter` (ChebyCF: "
+            "a Chebyshev graph filter, training-free) or `popularity` (the most popular unseen "
+            "items, the evaluation's baseline). `eval_mode: seed` is ALS-only"
         ),
     )
     ensemble_choose: bool = Field(

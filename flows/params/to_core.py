@@ -4,6 +4,7 @@ types and defaults equal to the parameter model's."""
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -11,16 +12,8 @@ from pydantic import BaseModel
 
 from recsys_core.config import (
     EVAL_MODES,
-    ALSConfig,
-    EnsembleConfig,
-    GraphFilterConfig,
-    IngestConfig,
     PipelineConfig,
     PublishConfig,
-    RankConfig,
-    ServingConfig,
-    SplitConfig,
-    WeightConfig,
 )
 
 # Config fields computed from a parameter rather than named after one: ``eval_mode`` sets
@@ -47,16 +40,15 @@ FLOW_ONLY = frozenset(
     }
 )
 # Every core config a parameter can reach.
+# Every core config a parameter can reach: the pipeline's, each config nested in it (so a
+# new family's config is reached by adding its field there), and the publish config.
 PARAMETER_CONFIGS = (
     PipelineConfig,
-    GraphFilterConfig,
-    EnsembleConfig,
-    IngestConfig,
-    SplitConfig,
-    WeightConfig,
-    ALSConfig,
-    ServingConfig,
-    RankConfig,
+    *(
+        hint
+        for hint in typing.get_type_hints(PipelineConfig).values()
+        if dataclasses.is_dataclass(hint)
+    ),
     PublishConfig,
 )
 

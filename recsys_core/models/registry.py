@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys_core.config import PipelineConfig, RankConfig
-from recsys_core.models import als, ensemble, graph_filter, popularity
+from recsys_core.models import als, chebyshev_filter, ensemble, graph_filter, popularity
 from recsys_core.models.base import Arrays, MemberLoader, Model
 
 # fit(user_items, config, model_users, warm_from): rows of user_items are model_users.
@@ -130,6 +130,27 @@ FAMILIES: Mapping[str, Family] = {
             config=lambda configs: configs.ensemble,
             popularity_weight=ensemble.popularity_weight,
             config_fields=("als", "serving", "graph_filter", "ensemble"),
+        ),
+        Family(
+            name=chebyshev_filter.ChebyshevFilter.family,
+            summary="ChebyCF: Chebyshev interpolation of a plateau low-pass graph filter, "
+            "plus an ideal low-pass, degree-scaled; training-free",
+            load=chebyshev_filter.from_arrays,
+            fit=chebyshev_filter.fit,
+            config=chebyshev_filter.config,
+            popularity_weight=chebyshev_filter.popularity_weight,
+            config_fields=("chebyshev_filter",),
+            knobs=(
+                "cheby_order",
+                "cheby_flatness",
+                "cheby_ideal_rank",
+                "cheby_ideal_weight",
+                "cheby_degree_power",
+                "cheby_popularity_weight",
+            ),
+            tuning="shared_fit",
+            fit_knobs=chebyshev_filter.fit_knobs,
+            with_knobs=chebyshev_filter.with_knobs,
         ),
         Family(
             name=popularity.Popularity.family,

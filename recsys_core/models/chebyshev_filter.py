@@ -1,0 +1,265 @@
+"""The Chebyshev graph filter family (ChebyCF: Kim et al., SIGIR 2025), training-free.
+
+With R the users × items training matrix as 0/1 (rows are users), d_i its column sums,
+R̃ = D_U^-½ R D_I^-½ and P = R̃ᵀR̃ (spectrum in [0, 1]), a user's signal s over items is
+
+- pre-scaled by d_i^-β and filtered by h(L̃), L̃ = I − 2P (spectrum in [−1, 1]; low
+  frequencies, P's large eigenvalues, near −1), h a degree-K Chebyshev interpolation of a
+  "plateau" low-pass response of flatness φ: h(L̃)s = Σ_k c_k T_k(L̃)s through the
+  recurrence T_k = 2 L̃ T_{k−1} − T_{k−2}, each L̃ applied as two sparse products (the
+  items × items P is never formed);
+- plus α × an ideal low-pass s V Vᵀ on the top-η right singular vectors V of R̃;
+- post-scaled by d_i^β.
+
+``cheby_order`` K, ``cheby_flatness`` φ, ``cheby_ideal_rank`` η, ``cheby_ideal_weight`` α
+and ``cheby_degree_power`` β default to the authors' Gowalla settings (8, 1.5, 512, 0.2,
+0.4). "Fitting" is the SVD and K + 1 coefficients.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys_core.config import ChebyshevFilterConfig, PipelineConfig, RankConfig
+from recsys_core.models.base import Arrays, MemberLoader, family_array
+from recsys_core.models.graph_filter import randomized_svd
+from recsys_core.ranking.scorer import BlockScorer
+
+log = logging.getLogger(__name__)
+
+# Signals filtered at a time inside a block: the recurrence keeps three items × this-many
+# float32 arrays, small enough to stay near the cache while the sparse products stream R̃.
+SIGNAL_CHUNK = 128
+
+
+def plateau_response(order: int, flatness: float) -> np.ndarray:
+    """The target response at x_j = cos((K − j)π/K), j = 0..K (x rounded to 3 decimals,
+    the response too, as the authors do): 1 at x = −1 falling to 0.5 at x = 0 and 0 at
+    x = 1, flatter the larger ``flatness``.
+
+    Examples
+    --------
+    >>> plateau_response(2, 1.5).tolist()
+    [1.0, 0.5, 0.0]
+    """
+    x = np.round(np.cos((order - np.arange(order + 1)) / order * np.pi), 3)
+    response = np.where(x < 0, 0.5 + 0.5 * np.abs(x) ** flatness, 0.5 - 0.5 * np.abs(x) ** flatness)
+    return np.round(response, 3)
+
+
+def chebyshev_basis(x: np.ndarray, order: int) -> np.ndarray:
+    """T_0(x) … T_K(x) as rows (the three-term recurrence)."""
+    basis = [np.ones_like(x), x]
+    for _ in range(2, order + 1):
+        basis.append(2 * x * basis[-1] - basis[-2])
+    return np.stack(basis[: order + 1])
+
+
+def chebyshev_coefficients(order: int, flatness: float) -> np.ndarray:
+    """c_0 … c_K interpolating :func:`plateau_response` at the K + 1 Chebyshev nodes
+    cos((K + 1.5 − m)π/(K + 1)), m = 1..K+1 (ascending; the j-th response value is taken
+    at the j-th node, as in the authors' construction).
+
+    Examples
+    --------
+    >>> chebyshev_coefficients(1, 1.5).round(5).tolist()
+    [0.5, -0.70711]
+    >>> chebyshev_coefficients(2, 1.5).round(5).tolist()
+    [0.5, -0.57735, 0.0]
+    """
+    if order < 1:
+        raise ValueError(f"cheby_order must be >= 1, got {order}")
+    nodes = np.cos((order + 1.5 - np.arange(1, order + 2)) / (order + 1) * np.pi)
+    coefficients = chebyshev_basis(nodes, order) @ plateau_response(order, flatness)
+    coefficients *= 2 / (order + 1)
+    coefficients[0] /= 2
+    return coefficients.astype(np.float64)
+
+
+def _degree_scales(degrees: np.ndarray, power: float) -> tuple[np.ndarray, np.ndarray]:
+    """(d^-power, d^+power) per item, 0 for an item nobody has."""
+    safe = np.where(degrees > 0, degrees, 1.0)
+    present = degrees > 0
+    return (
+        np.where(present, safe**-power, 0.0).astype(np.float32),
+        np.where(present, safe**power, 0.0).astype(np.float32),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ChebyshevFilter:
+    """A fitted ChebyCF: row ``r`` of ``user_items`` (0/1) is dense user ``model_users[r]``."""
+
+    family: ClassVar[str] = "chebyshev_filter"
+    user_items: sp.csr_matrix
+    coefficients: np.ndarray  # c_0 … c_K
+    right: np.ndarray  # items × η
+    ideal_weight: float
+    degree_power: float
+    model_users: np.ndarray
+
+    @property
+    def n_items(self) -> int:
+        return self.user_items.shape[1]
+
+    def _filter(self):
+        """``apply(signals, out)``: the filter's response to 0/1 signal rows, written into
+        ``out[:, :n_items]``."""
+        degrees = np.asarray(self.user_items.sum(axis=0)).ravel()
+        users = np.asarray(self.user_items.sum(axis=1)).ravel()
+        d_u = np.where(users > 0, np.where(users > 0, users, 1.0) ** -0.5, 0.0)
+        d_i = np.where(degrees > 0, np.where(degrees > 0, degrees, 1.0) ** -0.5, 0.0)
+        normalised = (sp.diags(d_u) @ self.user_items @ sp.diags(d_i)).tocsr().astype(np.float32)
+        normalised_t = normalised.T.tocsr()
+        pre, post = _degree_scales(degrees, self.degree_power)
+        coefficients = self.coefficients.astype(np.float32)
+        n_items = self.n_items
+
+        def laplacian(x: np.ndarray) -> np.ndarray:
+            """L̃x = x − 2R̃ᵀ(R̃x) for x items × signals."""
+            return x - 2 * (normalised_t @ (normalised @ x))
+
+        def apply(signals: sp.csr_matrix, out: np.ndarray) -> None:
+            scaled = signals.multiply(pre[None, :]).tocsr().astype(np.float32)
+            for start in range(0, scaled.shape[0], SIGNAL_CHUNK):
+                stop = min(start + SIGNAL_CHUNK, scaled.shape[0])
+                previous = np.ascontiguousarray(scaled[start:stop].toarray().T)  # items × b
+                total = coefficients[0] * previous
+                current = laplacian(previous)
+                total += coefficients[1] * current
+                for c in coefficients[2:]:
+                    previous, current = current, 2 * laplacian(current) - previous
+                    total += c * current
+                out[start:stop, :n_items] = total.T
+            if self.ideal_weight and self.right.shape[1]:
+                projected = (scaled @ self.right) * np.float32(self.ideal_weight)
+                out[: scaled.shape[0], :n_items] += projected @ self.right.T
+            out[: scaled.shape[0], :n_items] *= post
+
+        return apply
+
+    def block_scorer(self, rows: np.ndarray, bias: np.ndarray | None = None) -> BlockScorer:
+        """Scores of model rows ``rows`` (+ ``bias`` per item), a block at a time."""
+        apply = self._filter()
+        n_items = self.n_items
+
+        def score(start: int, stop: int, out: np.ndarray) -> None:
+            apply(self.user_items[rows[start:stop]], out)
+            if bias is not None:
+                out[:, :n_items] += bias
+
+        return score
+
+    def similar_items(self, items: np.ndarray) -> np.ndarray:
+        """The filter's item–item operator: row ``i`` is the scores of a user who has only
+        item ``i``."""
+        one_hot = sp.csr_matrix(
+            (np.ones(len(items), np.float32), (np.arange(len(items)), items)),
+            shape=(len(items), self.n_items),
+        )
+        out = np.empty((len(items), self.n_items), dtype=np.float32)
+        self._filter()(one_hot, out)
+        return out
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The npz entries (no pickle)."""
+        return {
+            "family": family_array(self.family),
+            "indptr": self.user_items.indptr,
+            "indices": self.user_items.indices,
+            "shape": np.array(self.user_items.shape),
+            "coefficients": self.coefficients,
+            "right": self.right,
+            "ideal_weight": np.array(self.ideal_weight),
+            "degree_power": np.array(self.degree_power),
+            "model_users": self.model_users,
+        }
+
+
+def from_arrays(data: Arrays, _load: MemberLoader | None = None) -> ChebyshevFilter:
+    """The model :meth:`ChebyshevFilter.to_arrays` describes."""
+    indices = data["indices"]
+    matrix = sp.csr_matrix(
+        (np.ones(len(indices), np.float32), indices, data["indptr"]), shape=tuple(data["shape"])
+    )
+    return ChebyshevFilter(
+        matrix,
+        data["coefficients"],
+        data["right"],
+        float(data["ideal_weight"]),
+        float(data["degree_power"]),
+        data["model_users"],
+    )
+
+
+def fit(
+    user_items: sp.csr_matrix,
+    config: ChebyshevFilterConfig,
+    model_users: np.ndarray,
+    warm_from: ChebyshevFilter | None = None,
+) -> ChebyshevFilter:
+    """ "Fit" on a users × items matrix (its non-zero pattern counts as 1): the SVD of R̃
+    for the ideal low-pass (skipped when its weight is 0) and the K + 1 coefficients."""
+    started = time.perf_counter()
+    binary = user_items.tocsr().astype(np.float32, copy=True)
+    binary.data[:] = 1.0
+    right = np.zeros((binary.shape[1], 0), np.float32)
+    if config.cheby_ideal_weight and config.cheby_ideal_rank:
+        degrees_u = np.asarray(binary.sum(axis=1)).ravel()
+        degrees_i = np.asarray(binary.sum(axis=0)).ravel()
+        d_u = np.where(degrees_u > 0, np.maximum(degrees_u, 1) ** -0.5, 0.0)
+        d_i = np.where(degrees_i > 0, np.maximum(degrees_i, 1) ** -0.5, 0.0)
+        normalised = (sp.diags(d_u) @ binary @ sp.diags(d_i)).tocsr().astype(np.float32)
+        _, right = randomized_svd(normalised, config.cheby_ideal_rank, seed=config.random_state)
+    model = ChebyshevFilter(
+        binary,
+        chebyshev_coefficients(config.cheby_order, config.cheby_flatness),
+        right,
+        config.cheby_ideal_weight,
+        config.cheby_degree_power,
+        np.asarray(model_users),
+    )
+    log.info(
+        "chebyshev filter: order %d, rank-%d ideal pass of %s in %.1fs",
+        config.cheby_order,
+        right.shape[1],
+        binary.shape,
+        time.perf_counter() - started,
+    )
+    return model
+
+
+def config(configs: PipelineConfig) -> ChebyshevFilterConfig:
+    """Its settings (training-free: the serving fit is the same on all data)."""
+    return configs.chebyshev_filter
+
+
+def popularity_weight(config: ChebyshevFilterConfig, _rank: RankConfig) -> float:
+    """Popularity blended on the filter's own score scale."""
+    return config.cheby_popularity_weight
+
+
+def fit_knobs(config: ChebyshevFilterConfig) -> ChebyshevFilterConfig:
+    """What the SVD depends on (its rank and seed, and whether it is needed): trials that
+    differ in anything else share one fit (:func:`with_knobs` applies the rest)."""
+    return ChebyshevFilterConfig(
+        cheby_ideal_rank=config.cheby_ideal_rank,
+        cheby_ideal_weight=1.0 if config.cheby_ideal_weight else 0.0,
+        random_state=config.random_state,
+    )
+
+
+def with_knobs(model: ChebyshevFilter, config: ChebyshevFilterConfig) -> ChebyshevFilter:
+    """A fitted filter with ``config``'s order, flatness, ideal weight and degree power."""
+    return replace(
+        model,
+        coefficients=chebyshev_coefficients(config.cheby_order, config.cheby_flatness),
+        ideal_weight=config.cheby_ideal_weight,
+        degree_power=config.cheby_degree_power,
+    )

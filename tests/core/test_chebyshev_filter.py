@@ -1,0 +1,93 @@
+"""ChebyCF: the coefficients interpolate the plateau, the blockwise recurrence equals a
+dense reference h(L̃) on a small matrix (degree scaling and ideal pass included), the
+item–item operator, tuning's shared fit."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recsys_core.config import ChebyshevFilterConfig
+from recsys_core.models.chebyshev_filter import (
+    chebyshev_basis,
+    chebyshev_coefficients,
+    fit,
+    fit_knobs,
+    plateau_response,
+    with_knobs,
+)
+from tests.core.helpers import block_scores
+
+
+def _matrix() -> sp.csr_matrix:
+    matrix = sp.random(30, 25, density=0.2, random_state=4, format="csr", dtype=np.float32)
+    matrix.data[:] = 1.0
+    # Item 24 nobody has: scaled to 0, never a division by zero.
+    return (matrix @ sp.diags(np.r_[np.ones(24), 0.0]).astype(np.float32)).tocsr()
+
+
+@pytest.mark.parametrize("order", [1, 2, 5, 8])
+def test_the_polynomial_passes_through_the_plateau_at_the_nodes(order):
+    nodes = np.cos((order + 1.5 - np.arange(1, order + 2)) / (order + 1) * np.pi)
+    values = chebyshev_coefficients(order, 1.5) @ chebyshev_basis(nodes, order)
+    np.testing.assert_allclose(values, plateau_response(order, 1.5), atol=1e-12)
+
+
+def _dense_reference(
+    matrix: sp.csr_matrix, model, config: ChebyshevFilterConfig, signals=None
+) -> np.ndarray:
+    """Responses of every user of ``matrix`` (or of ``signals`` rows) from dense matrices:
+    (s d^-β h(L̃) + α s d^-β V Vᵀ) d^β."""
+    dense = matrix.toarray().astype(np.float64)
+    d_u, d_i = dense.sum(1), dense.sum(0)
+    inv_u = np.where(d_u > 0, np.maximum(d_u, 1) ** -0.5, 0)
+    inv_i = np.where(d_i > 0, np.maximum(d_i, 1) ** -0.5, 0)
+    normalised = inv_u[:, None] * dense * inv_i[None, :]
+    laplacian = np.eye(dense.shape[1]) - 2 * normalised.T @ normalised
+    terms = [np.eye(dense.shape[1]), laplacian]
+    for _ in range(2, config.cheby_order + 1):
+        terms.append(2 * laplacian @ terms[-1] - terms[-2])
+    coefficients = chebyshev_coefficients(config.cheby_order, config.cheby_flatness)
+    response = sum(c * t for c, t in zip(coefficients, terms, strict=False))
+    beta = config.cheby_degree_power
+    pre = np.where(d_i > 0, np.maximum(d_i, 1) ** -beta, 0)
+    post = np.where(d_i > 0, np.maximum(d_i, 1) ** beta, 0)
+    signal = (dense if signals is None else signals) * pre
+    right = model.right.astype(np.float64)
+    ideal = config.cheby_ideal_weight * signal @ right @ right.T
+    return (signal @ response + ideal) * post
+
+
+@pytest.mark.parametrize("order", [1, 3, 8])
+def test_blocks_equal_the_dense_reference(order):
+    matrix = _matrix()
+    config = ChebyshevFilterConfig(cheby_order=order, cheby_ideal_rank=6, cheby_degree_power=0.4)
+    model = fit(matrix, config, np.arange(30))
+    assert model.right.shape == (25, 6)
+    expected = _dense_reference(matrix, model, config)
+    np.testing.assert_allclose(block_scores(model, np.arange(30), block=7), expected, atol=2e-5)
+    assert np.abs(expected[:, 24]).max() == 0  # the unseen item scores 0
+
+
+def test_without_the_ideal_pass_no_svd_is_fitted():
+    model = fit(_matrix(), ChebyshevFilterConfig(cheby_ideal_weight=0.0), np.arange(30))
+    assert model.right.shape == (25, 0)
+
+
+def test_similar_items_are_the_responses_to_one_item():
+    matrix = _matrix()
+    config = ChebyshevFilterConfig(cheby_order=4, cheby_ideal_rank=5)
+    model = fit(matrix, config, np.arange(30))
+    one_hot = np.eye(25)[[3, 11]]
+    expected = _dense_reference(matrix, model, config, signals=one_hot)
+    np.testing.assert_allclose(model.similar_items(np.array([3, 11])), expected, atol=2e-5)
+
+
+def test_a_shared_fit_with_a_trial_s_knobs_equals_fitting_the_trial():
+    matrix = _matrix()
+    trial = ChebyshevFilterConfig(
+        cheby_order=3, cheby_flatness=2.0, cheby_ideal_rank=6, cheby_degree_power=0.2
+    )
+    shared = with_knobs(fit(matrix, fit_knobs(trial), np.arange(30)), trial)
+    direct = fit(matrix, trial, np.arange(30))
+    rows = np.arange(30)
+    np.testing.assert_allclose(block_scores(shared, rows), block_scores(direct, rows), atol=1e-6)
