@@ -28,7 +28,7 @@ import scipy.sparse as sp
 
 from recsys_core.config import ChebyshevFilterConfig, PipelineConfig, RankConfig
 from recsys_core.models.base import Arrays, MemberLoader, family_array
-from recsys_core.models.graph_filter import randomized_svd
+from recsys_core.models.graph_filter import normalised_matrix, randomized_svd
 from recsys_core.ranking.scorer import BlockScorer
 
 log = logging.getLogger(__name__)
@@ -111,12 +111,9 @@ class ChebyshevFilter:
     def _filter(self):
         """``apply(signals, out)``: the filter's response to 0/1 signal rows, written into
         ``out[:, :n_items]``."""
-        degrees = np.asarray(self.user_items.sum(axis=0)).ravel()
-        users = np.asarray(self.user_items.sum(axis=1)).ravel()
-        d_u = np.where(users > 0, np.where(users > 0, users, 1.0) ** -0.5, 0.0)
-        d_i = np.where(degrees > 0, np.where(degrees > 0, degrees, 1.0) ** -0.5, 0.0)
-        normalised = (sp.diags(d_u) @ self.user_items @ sp.diags(d_i)).tocsr().astype(np.float32)
+        normalised, _ = normalised_matrix(self.user_items)
         normalised_t = normalised.T.tocsr()
+        degrees = np.asarray(self.user_items.sum(axis=0)).ravel()
         pre, post = _degree_scales(degrees, self.degree_power)
         coefficients = self.coefficients.astype(np.float32)
         n_items = self.n_items
@@ -211,11 +208,7 @@ def fit(
     binary.data[:] = 1.0
     right = np.zeros((binary.shape[1], 0), np.float32)
     if config.cheby_ideal_weight and config.cheby_ideal_rank:
-        degrees_u = np.asarray(binary.sum(axis=1)).ravel()
-        degrees_i = np.asarray(binary.sum(axis=0)).ravel()
-        d_u = np.where(degrees_u > 0, np.maximum(degrees_u, 1) ** -0.5, 0.0)
-        d_i = np.where(degrees_i > 0, np.maximum(degrees_i, 1) ** -0.5, 0.0)
-        normalised = (sp.diags(d_u) @ binary @ sp.diags(d_i)).tocsr().astype(np.float32)
+        normalised, _ = normalised_matrix(binary)
         _, right = randomized_svd(normalised, config.cheby_ideal_rank, seed=config.random_state)
     model = ChebyshevFilter(
         binary,

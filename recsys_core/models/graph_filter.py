@@ -60,6 +60,16 @@ def _inverse_sqrt(degrees: np.ndarray) -> np.ndarray:
     return (np.where(degrees > 0, degrees, 1.0) ** -0.5).astype(np.float32)
 
 
+def normalised_matrix(user_items: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
+    """R̃ = D_U^-½ R D_I^-½ of a 0/1 users × items matrix (float32 CSR) and D_I^-½ (an item
+    nobody has counts degree 1: it has no entry R̃ could scale). The graph filters' shared
+    normalisation."""
+    d_u = _inverse_sqrt(np.asarray(user_items.sum(axis=1)).ravel())
+    d_i = _inverse_sqrt(np.asarray(user_items.sum(axis=0)).ravel())
+    normalised = sp.diags(d_u) @ user_items @ sp.diags(d_i)
+    return normalised.tocsr().astype(np.float32), d_i
+
+
 @dataclass(frozen=True, slots=True)
 class GraphFilter:
     """A fitted GF-CF: row ``r`` of ``user_items`` (0/1) is dense user ``model_users[r]``."""
@@ -77,10 +87,7 @@ class GraphFilter:
         return self.user_items.shape[1]
 
     def _normalised(self) -> tuple[sp.csr_matrix, np.ndarray]:
-        d_u = _inverse_sqrt(np.asarray(self.user_items.sum(axis=1)).ravel())
-        d_i = _inverse_sqrt(np.asarray(self.user_items.sum(axis=0)).ravel())
-        normalised = sp.diags(d_u) @ self.user_items @ sp.diags(d_i)
-        return normalised.tocsr().astype(np.float32), d_i
+        return normalised_matrix(self.user_items)
 
     def _filter(self) -> Callable[[sp.csr_matrix, np.ndarray], None]:
         """``apply(signals, out)``: the filter's response to 0/1 signal rows (users' items,

@@ -165,6 +165,8 @@ FAMILIES: Mapping[str, Family] = {
 }
 # The families an ensemble blends, in order (``ensemble_als_weight`` is the first's).
 BLEND_MEMBERS = (als.ALSModel.family, graph_filter.GraphFilter.family)
+# The family of model files and manifests from before families were recorded.
+LEGACY_FAMILY = als.ALSModel.family
 # The family the evaluation's baseline (and a snapshot's fallback list) comes from.
 BASELINE = popularity.Popularity.family
 # PipelineConfig fields that belong to some family (the fingerprint's concern).
@@ -201,7 +203,7 @@ def fit_model(
 def model_from_arrays(data: Arrays) -> Model:
     """The model a file's entries describe; entries without ``family`` are ALS (the oldest
     model files)."""
-    name = str(data["family"]) if "family" in data else als.ALSModel.family
+    name = str(data["family"]) if "family" in data else LEGACY_FAMILY
     return family(name).load(data, model_from_arrays)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from recsys_core.io.storage import Store, as_store
 from recsys_core.metrics import metric_key
+from recsys_core.models.registry import LEGACY_FAMILY
 from recsys_core.publishing.snapshot import published_dates, read_manifest, read_metrics
 
 REPORT_DIR = "_report"
@@ -33,7 +34,7 @@ def history_rows(output_dir: str | Path | Store, last: int) -> list[dict]:
         rows.append(
             {
                 "date": name.removeprefix("dt="),
-                "model": manifest["params"].get("model", "als"),
+                "model": manifest["params"].get("model", LEGACY_FAMILY),
                 f"recall@{k}": _rounded(validation.get(metric_key("recall", k))),
                 f"ndcg@{k}": _rounded(validation.get(metric_key("ndcg", k))),
                 f"pop ndcg@{k}": _rounded(popularity.get(metric_key("ndcg", k))),

@@ -1,10 +1,10 @@
 """What the shared top-k needs of a model: a scorer that fills a block of users' scores
-into a buffer (:data:`BlockScorer`), and the factor models' one: a GEMM."""
+into a buffer (:data:`BlockScorer`, what :meth:`recsys_core.models.base.Model.block_scorer`
+returns), and the factor models' one: a GEMM."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 import numpy as np
 
@@ -38,16 +38,3 @@ def gemm_scorer(
         np.matmul(vectors[start:stop], item_t, out=out)
 
     return score
-
-
-class Scorer(Protocol):
-    """Any fitted model, as the ranking sees it: row ``r`` of its scores is user
-    ``model_users[r]``; ``block_scorer(rows, bias)`` scores those model rows."""
-
-    @property
-    def model_users(self) -> np.ndarray: ...
-
-    @property
-    def n_items(self) -> int: ...
-
-    def block_scorer(self, rows: np.ndarray, bias: np.ndarray | None = None) -> BlockScorer: ...
