@@ -91,6 +91,7 @@ MODEL_ROWS = {
     "ALS, seed 000's knobs": {"model": "als"},
     "ALS, tuned": {"model": "als", **TUNED_ALS},
     "graph filter (GF-CF)": {"model": "graph_filter"},
+    "Chebyshev filter (ChebyCF)": {"model": "chebyshev_filter"},
     "ensemble (the default)": {},
 }
 FIT_STEPS = ("train-eval", "train-full", "blend-choose", "blend")
