@@ -84,7 +84,7 @@ report: install  ## make report OUTPUT_DIR=out: history table of published night
 	$(PY) -m flows.report $(OUTPUT_DIR)
 
 migrate: install  ## make migrate OUTPUT_DIR=out: a schema v1 output folder to v2, in place
-	$(PY) -m recsys_core.publishing.migrate $(OUTPUT_DIR)
+	$(PY) -m recsys_core.migrate $(OUTPUT_DIR)
 
 bench: install  ## benchmark on ../shared Gowalla (or INPUT=path; SCALE=10: a synthetic 10x Gowalla, in process and on Dask)
 	$(if $(SCALE),$(PY) -m benchmarks.scale --scale $(SCALE),$(PY) -m benchmarks.bench $(if $(INPUT),--input $(INPUT))) $(BENCH_ARGS)

@@ -50,6 +50,8 @@ LAYERS = (
     ("publishing",),
     ("tuning",),
     ("pipeline",),
+    # Command-line entry points kept at the paths earlier layouts documented.
+    ("migrate",),
 )
 LAYER_OF = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 

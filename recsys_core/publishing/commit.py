@@ -165,7 +165,7 @@ def _refuse_v1(store: Store) -> None:
     if v1:
         raise SnapshotError(
             f"{store.location} holds schema v1 snapshots; migrate it once with "
-            f"`python -m recsys_core.publishing.migrate {store.location}` "
+            f"`python -m recsys_core.migrate {store.location}` "
             "(README: Snapshot contract)"
         )
 

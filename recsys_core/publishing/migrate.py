@@ -1,5 +1,5 @@
 """Migrate a schema v1 output folder to v2, in place (``make migrate OUTPUT_DIR=OUT``, or
-``python -m recsys_core.publishing.migrate OUT``).
+``python -m recsys_core.migrate OUT``).
 
 Each ``dt=`` folder goes through steps that each leave it readable: the data files get
 their v2 names as hard links beside the v1 names, ``_manifest.json`` is written, then
@@ -72,9 +72,7 @@ def migrate_output(output_dir: str | Path, lock_timeout_s: float = 600.0) -> lis
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: migrate one output folder; prints each converted date."""
-    parser = argparse.ArgumentParser(
-        prog="python -m recsys_core.publishing.migrate", description=__doc__
-    )
+    parser = argparse.ArgumentParser(prog="python -m recsys_core.migrate", description=__doc__)
     parser.add_argument("output_dir", help="a local output folder holding v1 snapshots")
     args = parser.parse_args(argv)
     try:

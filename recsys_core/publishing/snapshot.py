@@ -18,7 +18,7 @@ statistics) let a reader of a few users read one.
 
 From v1 (``schema_version`` 1): ``metrics.json``, ``model.npz``, ``manifest.json`` and
 ``LATEST`` had no underscore and a folder was complete when it had ``manifest.json``. The
-readers here read both; ``python -m recsys_core.publishing.migrate`` converts a v1 output in place.
+readers here read both; ``python -m recsys_core.migrate`` converts a v1 output in place.
 Writing is :mod:`recsys_core.publishing.commit`.
 """
 

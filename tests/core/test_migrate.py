@@ -1,9 +1,11 @@
 """Contract v1 → v2: readers read both; the migration is in place, idempotent and
 interrupt-safe. ``tests/fixtures/v1_output`` was written by the v1 publish code (commit
-281d9ca, ``recsys_core.publishing.snapshot.publish_snapshot``)."""
+281d9ca, ``recsys_core.snapshot.publish_snapshot`` in that layout)."""
 
 import datetime as dt
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +53,21 @@ def test_readers_read_a_v1_output(v1_output):
 
 
 def test_publishing_into_a_v1_output_names_the_migration(v1_output, tmp_path):
-    with pytest.raises(SnapshotError, match="python -m recsys_core.publishing.migrate"):
+    with pytest.raises(SnapshotError, match="python -m recsys_core.migrate"):
         publish_snapshot(v1_output, dt.date(2026, 11, 22), "r", {}, "m", {"fingerprint": "x"})
+
+
+def test_the_documented_command_migrates(v1_output):
+    """``python -m recsys_core.migrate OUT`` (README, Makefile) stays the command."""
+    done = subprocess.run(
+        [sys.executable, "-m", "recsys_core.migrate", str(v1_output)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:2] == [f"migrated {n}" for n in DATES]
+    assert snapshot_folders(v1_output) == {name: V2 for name in DATES}
 
 
 def test_migration_converts_in_place_and_a_second_run_changes_nothing(v1_output, capsys):
