@@ -12,12 +12,20 @@ import pytest
 import scipy.sparse as sp
 
 from recsys_core.config import EnsembleConfig, GraphFilterConfig, RankConfig
+from recsys_core.metrics import ndcg_at_k, recall_at_k
 from recsys_core.models.als import ALSModel
-from recsys_core.models.blend_choice import choose_blend, fixed_blend
+from recsys_core.models.blend_choice import (
+    blend_metrics,
+    candidate_table,
+    choose_blend,
+    fixed_blend,
+)
 from recsys_core.models.ensemble import Ensemble, standardise_rows
 from recsys_core.models.graph_filter import fit_graph_filter
 from recsys_core.models.registry import load_model, save_model
-from recsys_core.scoring.batch import score_all_users
+from recsys_core.ranking.popular import popularity_bias
+from recsys_core.ranking.topk import contains
+from recsys_core.scoring.batch import ranked_lists, score_all_users
 from tests.core.helpers import block_scores
 
 
@@ -165,6 +173,41 @@ def test_a_list_longer_than_the_candidate_table_keeps_its_metric_key():
     choice = choose_blend(*args)
     assert choice["metric"] == "ndcg@40"
     assert choice["validation_sample"]["recall@40"] == pytest.approx(1.0)
+
+
+def test_blend_figures_equal_ranking_the_blended_model_over_every_item():
+    """The choice scores blends on a candidate table; with every item in the table (a small
+    catalogue), its figures must equal the full ranking of the blended model through the
+    shared ranker (an independent path: scorers, exclusions, top-k, metrics), for the
+    chosen blend and for any other point of the grid."""
+    rng = np.random.default_rng(5)
+    a, b = _member(rng.random((40, 12))), _member(rng.random((40, 12)))
+    seen = sp.random(40, 12, density=0.15, random_state=6, format="csr", dtype=np.float32)
+    truth = sp.random(40, 12, density=0.2, random_state=7, format="csr", dtype=np.float32)
+    truth = (truth - truth.multiply(seen > 0)).tocsr()  # a held-out item is never seen
+    truth.eliminate_zeros()
+    truth.data[:] = 1.0
+    popularity = rng.integers(0, 30, 12).astype(np.float32)
+    rows, has_truth = np.arange(40), np.diff(truth.indptr) > 0
+
+    def full_ranking(weights: tuple[float, float], popularity_weight: float) -> dict:
+        term = popularity_bias(popularity, popularity_weight)
+        blended = Ensemble((a, b), weights, term)
+        rank = RankConfig(top_k=3, popularity_weight=0.0)
+        items, _ = ranked_lists(blended, rows, seen, [seen], popularity, rank, "test")[0]
+        hits, n_relevant = contains(truth, items), np.diff(truth.indptr)
+        return {
+            "recall@3": recall_at_k(hits, n_relevant)[has_truth].mean(),
+            "ndcg@3": ndcg_at_k(hits, n_relevant, 3)[has_truth].mean(),
+        }
+
+    choice = choose_blend([a, b], ["a", "b"], rows, seen, truth, popularity, 3, EnsembleConfig())
+    chosen = full_ranking(tuple(choice["weights"].values()), choice["popularity_weight"])
+    assert choice["validation_sample"] == pytest.approx(chosen, abs=1e-6)
+    table = candidate_table([a, b], rows[has_truth], seen[has_truth], truth[has_truth], popularity)
+    for weights, popularity_weight in (((0.5, 0.5), 1.0), ((0.2, 0.8), 0.25)):
+        figures = blend_metrics(table, np.array(weights), popularity_weight, 3)
+        assert figures == pytest.approx(full_ranking(weights, popularity_weight), abs=1e-6)
 
 
 def test_fixed_blend():

@@ -1,5 +1,6 @@
 """Tuning: planning, shared weightings and sweep chains, validation-only selection."""
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -109,9 +110,17 @@ def test_each_weighting_and_chain_is_computed_once(tuned):
 
 
 def test_selection_reads_validation_only(tuned):
-    outcome, trials, _ = tuned
+    outcome, trials, tmp_path = tuned
     rows = outcome["rows"]
-    assert not any(key.startswith("test") for row in rows for key in row)
+    # Only the chosen trial was ever evaluated on the test part: every other evaluation
+    # folder holds validation metrics alone.
+    summaries = [
+        json.loads(path.read_text())["metrics"]
+        for path in (tmp_path / "work" / "trial-evaluate").glob("*/summary.json")
+    ]
+    tested = [metrics for metrics in summaries if "test" in metrics]
+    assert len(summaries) == len(rows) + 1 and len(tested) == 1
+    assert set(tested[0]) == {"test", "popularity"}
     best = max(range(len(rows)), key=lambda i: rows[i]["ndcg@5"])
     assert outcome["best"] == best == best_trial(rows, "ndcg@5")
     assert set(outcome["test"]) == {"recall@5", "precision@5", "map@5", "ndcg@5", "coverage@5"}

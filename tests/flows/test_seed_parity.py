@@ -40,9 +40,15 @@ def test_seed_000_parity_and_snapshot(prefect_harness, gowalla, tmp_path):
     result = nightly(input_path=str(gowalla), output_dir=str(tmp_path / "out"), **SEED_000)
     snapshot = tmp_path / "out" / "dt=2026-11-20"
     metrics = json.loads((snapshot / "_metrics.json").read_text())
+    # The expected figures are printed to 4 decimals: ours round to them (half a unit of
+    # the 4th decimal) up to one more unit (the README: implicit's multi-threaded fit).
     for part, expected in EXPECTED.items():
         for name, value in expected.items():
-            assert metrics[part][name] == pytest.approx(value, abs=0.002), (part, name)
+            assert metrics[part][name] == pytest.approx(value, abs=1.5e-4), (
+                part,
+                name,
+                metrics[part][name],
+            )
     assert result["snapshot"] == str(snapshot)
 
     recs = pq.read_table(snapshot / "recommendations.parquet")
