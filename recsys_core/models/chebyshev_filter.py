@@ -28,7 +28,15 @@ import scipy.sparse as sp
 
 from recsys_core.config import ChebyshevFilterConfig, PipelineConfig, RankConfig
 from recsys_core.models.base import Arrays, MemberLoader, family_array
-from recsys_core.models.graph_filter import normalised_matrix, randomized_svd
+from recsys_core.models.graph_filter import (
+    SignalFilter,
+    filter_scorer,
+    filter_similar_items,
+    normalised_matrix,
+    pattern_arrays,
+    pattern_from_arrays,
+    randomized_svd,
+)
 from recsys_core.ranking.scorer import BlockScorer
 
 log = logging.getLogger(__name__)
@@ -108,7 +116,7 @@ class ChebyshevFilter:
     def n_items(self) -> int:
         return self.user_items.shape[1]
 
-    def _filter(self):
+    def _filter(self) -> SignalFilter:
         """``apply(signals, out)``: the filter's response to 0/1 signal rows, written into
         ``out[:, :n_items]``."""
         normalised, _ = normalised_matrix(self.user_items)
@@ -142,35 +150,19 @@ class ChebyshevFilter:
         return apply
 
     def block_scorer(self, rows: np.ndarray, bias: np.ndarray | None = None) -> BlockScorer:
-        """Scores of model rows ``rows`` (+ ``bias`` per item), a block at a time."""
-        apply = self._filter()
-        n_items = self.n_items
-
-        def score(start: int, stop: int, out: np.ndarray) -> None:
-            apply(self.user_items[rows[start:stop]], out)
-            if bias is not None:
-                out[:, :n_items] += bias
-
-        return score
+        """Scores of model rows ``rows`` (+ ``bias`` per item), for the shared top-k."""
+        return filter_scorer(self._filter(), self.user_items, rows, bias)
 
     def similar_items(self, items: np.ndarray) -> np.ndarray:
         """The filter's item–item operator: row ``i`` is the scores of a user who has only
         item ``i``."""
-        one_hot = sp.csr_matrix(
-            (np.ones(len(items), np.float32), (np.arange(len(items)), items)),
-            shape=(len(items), self.n_items),
-        )
-        out = np.empty((len(items), self.n_items), dtype=np.float32)
-        self._filter()(one_hot, out)
-        return out
+        return filter_similar_items(self._filter(), items, self.n_items)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The npz entries (no pickle)."""
         return {
             "family": family_array(self.family),
-            "indptr": self.user_items.indptr,
-            "indices": self.user_items.indices,
-            "shape": np.array(self.user_items.shape),
+            **pattern_arrays(self.user_items),
             "coefficients": self.coefficients,
             "right": self.right,
             "ideal_weight": np.array(self.ideal_weight),
@@ -181,12 +173,8 @@ class ChebyshevFilter:
 
 def from_arrays(data: Arrays, _load: MemberLoader | None = None) -> ChebyshevFilter:
     """The model :meth:`ChebyshevFilter.to_arrays` describes."""
-    indices = data["indices"]
-    matrix = sp.csr_matrix(
-        (np.ones(len(indices), np.float32), indices, data["indptr"]), shape=tuple(data["shape"])
-    )
     return ChebyshevFilter(
-        matrix,
+        pattern_from_arrays(data),
         data["coefficients"],
         data["right"],
         float(data["ideal_weight"]),

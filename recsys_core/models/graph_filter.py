@@ -70,6 +70,55 @@ def normalised_matrix(user_items: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndar
     return normalised.tocsr().astype(np.float32), d_i
 
 
+# A graph filter's response: ``apply(signals, out)`` writes the filter's output for 0/1
+# signal rows (users' items, or one item each) into ``out[:, :n_items]``.
+SignalFilter = Callable[[sp.csr_matrix, np.ndarray], None]
+
+
+def filter_scorer(
+    apply: SignalFilter, user_items: sp.csr_matrix, rows: np.ndarray, bias: np.ndarray | None
+) -> BlockScorer:
+    """A graph filter's block scorer: the response to model rows ``rows`` of
+    ``user_items`` (+ ``bias`` per item), a block at a time, for the shared top-k."""
+    n_items = user_items.shape[1]
+
+    def score(start: int, stop: int, out: np.ndarray) -> None:
+        apply(user_items[rows[start:stop]], out)
+        if bias is not None:
+            out[:, :n_items] += bias
+
+    return score
+
+
+def filter_similar_items(apply: SignalFilter, items: np.ndarray, n_items: int) -> np.ndarray:
+    """A graph filter's item–item operator: row ``i`` is the response of a user who has
+    only item ``i``."""
+    one_hot = sp.csr_matrix(
+        (np.ones(len(items), np.float32), (np.arange(len(items)), items)),
+        shape=(len(items), n_items),
+    )
+    out = np.empty((len(items), n_items), dtype=np.float32)
+    apply(one_hot, out)
+    return out
+
+
+def pattern_arrays(user_items: sp.csr_matrix) -> dict[str, np.ndarray]:
+    """A 0/1 matrix's npz entries: its pattern (indptr, indices) and shape."""
+    return {
+        "indptr": user_items.indptr,
+        "indices": user_items.indices,
+        "shape": np.array(user_items.shape),
+    }
+
+
+def pattern_from_arrays(data: Arrays) -> sp.csr_matrix:
+    """The 0/1 matrix :func:`pattern_arrays` describes."""
+    indices = data["indices"]
+    return sp.csr_matrix(
+        (np.ones(len(indices), np.float32), indices, data["indptr"]), shape=tuple(data["shape"])
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class GraphFilter:
     """A fitted GF-CF: row ``r`` of ``user_items`` (0/1) is dense user ``model_users[r]``."""
@@ -89,7 +138,7 @@ class GraphFilter:
     def _normalised(self) -> tuple[sp.csr_matrix, np.ndarray]:
         return normalised_matrix(self.user_items)
 
-    def _filter(self) -> Callable[[sp.csr_matrix, np.ndarray], None]:
+    def _filter(self) -> SignalFilter:
         """``apply(signals, out)``: the filter's response to 0/1 signal rows (users' items,
         or one item each), written into ``out[:, :n_items]``."""
         normalised, d_i = self._normalised()
@@ -110,37 +159,19 @@ class GraphFilter:
         return apply
 
     def block_scorer(self, rows: np.ndarray, bias: np.ndarray | None = None) -> BlockScorer:
-        """Scores of model rows ``rows`` (+ ``bias`` per item), a block at a time, for the
-        shared top-k."""
-        apply = self._filter()
-        n_items = self.n_items
-
-        def score(start: int, stop: int, out: np.ndarray) -> None:
-            apply(self.user_items[rows[start:stop]], out)
-            if bias is not None:
-                out[:, :n_items] += bias
-
-        return score
+        """Scores of model rows ``rows`` (+ ``bias`` per item), for the shared top-k."""
+        return filter_scorer(self._filter(), self.user_items, rows, bias)
 
     def similar_items(self, items: np.ndarray) -> np.ndarray:
-        """The filter's item–item operator: row ``i`` is the scores of a user who has only
-        item ``i``."""
-        one_hot = sp.csr_matrix(
-            (np.ones(len(items), np.float32), (np.arange(len(items)), items)),
-            shape=(len(items), self.n_items),
-        )
-        out = np.empty((len(items), self.n_items), dtype=np.float32)
-        self._filter()(one_hot, out)
-        return out
+        """The filter's item–item operator (:func:`filter_similar_items`)."""
+        return filter_similar_items(self._filter(), items, self.n_items)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The npz entries (no pickle): the 0/1 matrix as indptr/indices, V_k, the ideal
         weight, the users and the sharpening."""
         return {
             "family": family_array(self.family),
-            "indptr": self.user_items.indptr,
-            "indices": self.user_items.indices,
-            "shape": np.array(self.user_items.shape),
+            **pattern_arrays(self.user_items),
             "right": self.right,
             "ideal_weight": np.array(self.ideal_weight),
             "model_users": self.model_users,
@@ -188,10 +219,7 @@ def fit_graph_filter(
 
 def from_arrays(data: Arrays, _load: MemberLoader | None = None) -> GraphFilter:
     """The model :meth:`GraphFilter.to_arrays` describes."""
-    indices = data["indices"]
-    matrix = sp.csr_matrix(
-        (np.ones(len(indices), np.float32), indices, data["indptr"]), shape=tuple(data["shape"])
-    )
+    matrix = pattern_from_arrays(data)
     steps, t = data["sharpen"] if "sharpen" in data else (0, 0.0)  # older files: none
     return GraphFilter(
         matrix,
