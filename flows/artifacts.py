@@ -58,6 +58,7 @@ def report_gate(verdict: dict) -> None:
     ]
     table = "\n".join(f"| {name} | {'-' if v is None else f'{v:.4f}'} |" for name, v in rows)
     reasons = "".join(f"- {reason}\n" for reason in verdict["reasons"])
+    reasons += "".join(f"- not checked: {check}\n" for check in verdict.get("skipped", []))
     create_markdown_artifact(
         key="quality-gate",
         markdown=f"**Quality gate: {state}** ({verdict['metric']}, max drop "

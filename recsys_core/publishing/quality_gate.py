@@ -39,6 +39,8 @@ class Verdict:
     previous_snapshot: str | None
     max_metric_drop: float
     reasons: list[str] = field(default_factory=list)
+    # Checks the gate could not make, and why: a verdict never passes a check silently.
+    skipped: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -58,18 +60,28 @@ def judge(
     previous_snapshot: str | None = None,
 ) -> Verdict:
     """Judge a run's metrics: model above popularity, and no drop beyond ``max_metric_drop``
-    (a fraction) against the previous snapshot's validation figure when it has one."""
+    (a fraction) against the previous snapshot's validation figure. A check that cannot be
+    made (no previous snapshot, or one without this run's figure) is named in ``skipped``."""
     key = _gate_key(metrics["validation"])
     model = float(metrics["validation"][key])
     popularity = metrics.get("popularity_validation", {}).get(key)
     previous = (previous_metrics or {}).get("validation", {}).get(key)
-    reasons = []
-    if popularity is not None and not model > popularity:
+    reasons, skipped = [], []
+    if popularity is None:
+        skipped.append(f"popularity check: the run has no popularity validation {key}")
+    elif not model > popularity:
         reasons.append(
             f"validation {key} {model:.4f} is not above the popularity baseline's "
             f"{popularity:.4f}"
         )
-    if previous is not None and model < (1 - max_metric_drop) * previous:
+    if previous_snapshot is None:
+        skipped.append("drop check: no snapshot was published before")
+    elif previous is None:
+        skipped.append(
+            f"drop check: {previous_snapshot} has no validation {key} (published with "
+            "another top_k), so the figures are not comparable"
+        )
+    elif model < (1 - max_metric_drop) * previous:
         reasons.append(
             f"validation {key} {model:.4f} dropped more than {max_metric_drop:.0%} below "
             f"{previous:.4f} of {previous_snapshot}"
@@ -83,6 +95,7 @@ def judge(
         previous_snapshot=previous_snapshot if previous is not None else None,
         max_metric_drop=max_metric_drop,
         reasons=reasons,
+        skipped=skipped,
     )
 
 

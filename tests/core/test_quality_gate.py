@@ -15,6 +15,7 @@ def _metrics(model, popularity):
 def test_a_model_above_popularity_with_no_history_passes():
     verdict = judge(_metrics(0.30, 0.10), max_metric_drop=0.2)
     assert verdict.passed and verdict.reasons == [] and verdict.metric == "validation ndcg@5"
+    assert verdict.skipped == ["drop check: no snapshot was published before"]
 
 
 @pytest.mark.parametrize("model", [0.10, 0.05])
@@ -33,6 +34,22 @@ def test_a_drop_beyond_max_metric_drop_is_refused(model, passed):
     assert verdict.passed is passed  # 20 % below 0.30 is 0.24
     if not passed:
         assert "dropped more than 20% below 0.3000 of out/dt=2026-11-19" in verdict.reasons[0]
+
+
+def test_a_check_that_cannot_be_made_is_named_not_passed_silently():
+    """Reliability v3: the first night after top_k changes had no drop check, and no verdict
+    said so (the previous snapshot holds ndcg@20, this run ndcg@5)."""
+    previous = {"validation": {"ndcg@20": 0.30}}
+    verdict = judge(_metrics(0.01, 0.001), 0.2, previous, "out/dt=2026-11-19")
+    assert verdict.passed and verdict.previous is None
+    assert verdict.skipped == [
+        "drop check: out/dt=2026-11-19 has no validation ndcg@5 (published with another "
+        "top_k), so the figures are not comparable"
+    ]
+    alone = judge({"validation": {"ndcg@5": 0.3}}, 0.2, {"validation": {"ndcg@5": 0.3}}, "x")
+    assert alone.skipped == ["popularity check: the run has no popularity validation ndcg@5"]
+    checked = judge(_metrics(0.30, 0.10), 0.2, {"validation": {"ndcg@5": 0.30}}, "x")
+    assert checked.skipped == []
 
 
 def test_the_failure_names_the_reasons_the_candidate_and_the_override():

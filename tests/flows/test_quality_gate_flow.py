@@ -23,6 +23,7 @@ def test_a_drop_is_refused_kept_aside_and_forced_on_request(
     assert main(["--params", json.dumps({**base, "run_date": "2026-11-19"})]) == 0
     first = read_manifest(out / "dt=2026-11-19")
     assert first["quality_gate"]["passed"] and not first["quality_gate"]["forced"]
+    assert first["quality_gate"]["skipped"] == ["drop check: no snapshot was published before"]
     # Make yesterday look far better than any model can be: tonight's is a >20 % drop.
     metrics_file = out / "dt=2026-11-19" / "_metrics.json"
     metrics = json.loads(metrics_file.read_text())
