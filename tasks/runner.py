@@ -19,7 +19,7 @@ from prefect import flow
 from prefect.task_runners import TaskRunner
 
 from recsys_core.pipeline.execute import folder_of
-from recsys_core.pipeline.plan import Plan, StepBatch, StepCall
+from recsys_core.pipeline.plan import Plan, StepBatch, StepCall, drive
 from tasks.steps import TASKS
 
 
@@ -38,15 +38,7 @@ class PrefectStepRunner:
 
     def run_plan(self, plan: Plan) -> dict[str, dict]:
         """Drive ``plan`` to its end; its results by name."""
-        try:
-            request = next(plan)
-            while True:
-                if isinstance(request, StepBatch):
-                    request = plan.send(self._batch(request))
-                else:
-                    request = plan.send(self._call(request))
-        except StopIteration as done:
-            return done.value
+        return drive(plan, self._call, self._batch)
 
     def _task_inputs(self, call: StepCall) -> dict[str, Any]:
         out_dir = folder_of(self.work_dir, call)

@@ -7,6 +7,7 @@ One home for the rule of which split parts a model is trained on
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from recsys_core.columns import Columns, Parts
-from recsys_core.config import EvalProtocol
+from recsys_core.config import EvalProtocol, TrainMatrix
+from recsys_core.io.workdir import EVAL_CONFIDENCE_FILE, EVAL_USERS_FILE, FULL_CONFIDENCE_FILE
 
 # Parquet schema metadata key holding the split's shape.
 _SHAPE_KEY = b"recsys.shape"
@@ -60,6 +62,25 @@ def read_split(path: str | Path) -> SplitArrays:
     table = pq.read_table(path)
     shape = json.loads(table.schema.metadata[_SHAPE_KEY])
     return SplitArrays.from_table(table, shape["n_users"], shape["n_items"])
+
+
+_CONFIDENCE_FILES: Mapping[TrainMatrix, str] = {
+    "eval": EVAL_CONFIDENCE_FILE,
+    "full": FULL_CONFIDENCE_FILE,
+}
+
+
+def read_confidence(
+    weight_dir: str | Path, matrix: TrainMatrix
+) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The weight step's ``eval`` or ``full`` users × items confidence matrix and the users
+    its rows are (the evaluation model's users; every user for ``full``)."""
+    if matrix not in _CONFIDENCE_FILES:
+        raise ValueError(f"matrix must be one of {', '.join(_CONFIDENCE_FILES)}, got {matrix!r}")
+    user_items = sp.load_npz(Path(weight_dir) / _CONFIDENCE_FILES[matrix]).tocsr()
+    if matrix == "eval":
+        return np.load(Path(weight_dir) / EVAL_USERS_FILE, allow_pickle=False), user_items
+    return np.arange(user_items.shape[0]), user_items
 
 
 def rows_matrix(arrays: SplitArrays, mask: np.ndarray, row_users: np.ndarray) -> sp.csr_matrix:

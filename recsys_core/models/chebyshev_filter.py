@@ -26,7 +26,7 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from recsys_core.config import ChebyshevFilterConfig, PipelineConfig, RankConfig
+from recsys_core.config import ChebyshevFilterConfig, RankConfig
 from recsys_core.models.base import Arrays, MemberLoader, family_array
 from recsys_core.models.graph_filter import (
     SignalFilter,
@@ -214,11 +214,6 @@ def fit(
         time.perf_counter() - started,
     )
     return model
-
-
-def config(configs: PipelineConfig) -> ChebyshevFilterConfig:
-    """Its settings (training-free: the serving fit is the same on all data)."""
-    return configs.chebyshev_filter
 
 
 def popularity_weight(config: ChebyshevFilterConfig, _rank: RankConfig) -> float:

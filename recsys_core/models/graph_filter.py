@@ -30,7 +30,7 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from recsys_core.config import GraphFilterConfig, PipelineConfig, RankConfig
+from recsys_core.config import GraphFilterConfig, RankConfig
 from recsys_core.models.base import Arrays, MemberLoader, family_array
 from recsys_core.ranking.scorer import BlockScorer
 
@@ -239,11 +239,6 @@ def fit(
 ) -> GraphFilter:
     """The registry's fit (nothing to warm-start: the SVD is exact up to its seed)."""
     return fit_graph_filter(user_items, config, model_users)
-
-
-def serving_config(configs: PipelineConfig) -> GraphFilterConfig:
-    """No training schedule: the serving fit is the same SVD on all data."""
-    return configs.graph_filter
 
 
 def popularity_weight(config: GraphFilterConfig, _rank: RankConfig) -> float:

@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from recsys_core.config import PipelineConfig, RankConfig
+from recsys_core.config import RankConfig
 from recsys_core.models.base import Arrays, MemberLoader, family_array
 from recsys_core.ranking.popular import item_popularity, popularity_bias
 from recsys_core.ranking.scorer import BlockScorer
@@ -74,11 +74,6 @@ def fit(
 ) -> Popularity:
     """Count each item's distinct users (the matrix's non-zero pattern)."""
     return Popularity(item_popularity(user_items.tocsr()), np.asarray(model_users))
-
-
-def config(_configs: PipelineConfig) -> None:
-    """Popularity has no settings."""
-    return None
 
 
 def popularity_weight(_config: None, _rank: RankConfig) -> float:

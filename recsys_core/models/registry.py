@@ -41,8 +41,8 @@ class Family:
     - ``fit`` on a users × items matrix (None: the family is built from other families'
       fits, as the ensemble is) and ``load`` from a model file's entries;
     - ``config``/``serving``: the evaluation fit's and the serving fit's settings (the
-      serving schedule), and ``warm_start``: whether the serving fit continues the
-      evaluation model;
+      serving schedule; a training-free family has none: it serves with ``config``), and
+      ``warm_start``: whether the serving fit continues the evaluation model;
     - the ranking rule: ``popularity_weight(config, rank)``, added as ``w·log1p(pop)`` to
       the model's scores; or ``global_scores(model)``, one score per item that every list
       follows (popularity: lists come from that order, nothing is scored per user);
@@ -137,7 +137,7 @@ FAMILIES: Mapping[str, Family] = {
             "plus an ideal low-pass, degree-scaled; training-free",
             load=chebyshev_filter.from_arrays,
             fit=chebyshev_filter.fit,
-            config=chebyshev_filter.config,
+            config=lambda configs: configs.chebyshev_filter,
             popularity_weight=chebyshev_filter.popularity_weight,
             config_fields=("chebyshev_filter",),
             knobs=(
@@ -157,7 +157,7 @@ FAMILIES: Mapping[str, Family] = {
             summary="most popular unseen items; the evaluation's baseline",
             load=popularity.from_arrays,
             fit=popularity.fit,
-            config=popularity.config,
+            config=lambda configs: None,  # no settings
             popularity_weight=popularity.popularity_weight,
             global_scores=popularity.item_scores,
         ),

@@ -16,7 +16,7 @@ from typing import Any
 
 from recsys_core.io.atomic import staged_folder
 from recsys_core.io.workdir import read_summary, reusable, step_dir, write_summary
-from recsys_core.pipeline.plan import Plan, StepBatch, StepCall
+from recsys_core.pipeline.plan import Plan, StepCall, drive
 from recsys_core.pipeline.table import step as step_named
 
 
@@ -64,16 +64,8 @@ class LocalRunner:
         return self._run(StepCall(step, inputs, label))
 
     def run_plan(self, plan: Plan) -> dict[str, dict]:
-        """Drive ``plan`` to its end; its results by name."""
-        try:
-            request = next(plan)
-            while True:
-                if isinstance(request, StepBatch):
-                    request = plan.send([self._run(call) for call in request.calls])
-                else:
-                    request = plan.send(self._run(request))
-        except StopIteration as done:
-            return done.value
+        """Drive ``plan`` to its end, one call after another; its results by name."""
+        return drive(plan, self._run, lambda batch: [self._run(call) for call in batch.calls])
 
     def _run(self, call: StepCall) -> dict:
         return self.measure(call.step, lambda: run_call(self.work_dir, call))

@@ -65,10 +65,8 @@ def _models(
         warm = results.get("train-eval", {}).get("dir")
         return {step: (yield _fit(configs, configs.model, weight_dir, matrix, warm))}
     done: dict[str, dict] = {}
-    if matrix == "eval":
-        members = list(BLEND_MEMBERS)
-    else:
-        members = [name for name, w in results["blend-choose"]["weights"].items() if w > 0]
+    # At full, only the members the choice kept are refitted.
+    members = list(BLEND_MEMBERS) if matrix == "eval" else list(_kept(results["blend-choose"]))
     for name in members:
         warm = results.get(f"train-eval[{name}]", {}).get("dir")
         done[f"{step}[{name}]"] = yield _fit(configs, name, weight_dir, matrix, warm)
@@ -84,7 +82,7 @@ def _models(
             ),
         )
     choice = done.get("blend-choose") or results["blend-choose"]
-    kept = {name: w for name, w in choice["weights"].items() if w > 0}
+    kept = _kept(choice)
     done[step] = yield StepCall(
         "blend",
         dict(
@@ -98,6 +96,11 @@ def _models(
         label=matrix,
     )
     return done
+
+
+def _kept(choice: dict) -> dict[str, float]:
+    """The blend's members with a weight (family → weight), as the choice ordered them."""
+    return {name: weight for name, weight in choice["weights"].items() if weight > 0}
 
 
 def _in_blocks(step: str, blocks: int, inputs: dict[str, Any], merge: dict[str, Any]) -> Plan:

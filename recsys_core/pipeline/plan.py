@@ -4,12 +4,13 @@ A *plan* is a generator: it yields a :class:`StepCall` (one step, given exactly 
 or a :class:`StepBatch` (several, concurrently where the runner can) and is sent back the
 result (a list for a batch); it returns every step's result by name. The runner (Prefect
 tasks in ``tasks/runner.py``, plain calls in :class:`~recsys_core.pipeline.execute.
-LocalRunner`) drives it, so the core never calls back into the layer that runs it.
+LocalRunner`) drives it through :func:`drive` with its own ways to run a call and a batch,
+so the core never calls back into the layer that runs it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,3 +40,21 @@ class StepBatch:
 
 
 Plan = Generator[StepCall | StepBatch, Any, dict[str, dict]]
+
+
+def drive(
+    plan: Plan,
+    run_call: Callable[[StepCall], dict],
+    run_batch: Callable[[StepBatch], list[dict]],
+) -> dict[str, dict]:
+    """Run ``plan`` to its end with a runner's own ``run_call`` and ``run_batch``; the
+    plan's results by name."""
+    try:
+        request = next(plan)
+        while True:
+            if isinstance(request, StepBatch):
+                request = plan.send(run_batch(request))
+            else:
+                request = plan.send(run_call(request))
+    except StopIteration as done:
+        return done.value

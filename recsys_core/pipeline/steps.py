@@ -29,6 +29,7 @@ from recsys_core.data.matrices import (
     SplitArrays,
     eval_training_matrix,
     full_matrix,
+    read_confidence,
     read_split,
     write_split,
 )
@@ -117,19 +118,6 @@ def weight_step(
     return {"eval_users": len(eval_users), "eval_nnz": int(train.nnz), "full_nnz": int(full.nnz)}
 
 
-_CONFIDENCE_FILES: Mapping[TrainMatrix, str] = {
-    "eval": EVAL_CONFIDENCE_FILE,
-    "full": FULL_CONFIDENCE_FILE,
-}
-
-
-def confidence_matrix(weight_dir: str, matrix: TrainMatrix) -> sp.csr_matrix:
-    """The weight step's ``eval`` or ``full`` users × items confidence matrix."""
-    if matrix not in _CONFIDENCE_FILES:
-        raise ValueError(f"matrix must be one of {', '.join(_CONFIDENCE_FILES)}, got {matrix!r}")
-    return sp.load_npz(Path(weight_dir) / _CONFIDENCE_FILES[matrix]).tocsr()
-
-
 def train_step(
     staging: Path,
     *,
@@ -144,11 +132,7 @@ def train_step(
 
     ``warm_start_dir`` (a train folder of the same family) is where the fit continues from.
     """
-    user_items = confidence_matrix(weight_dir, matrix)
-    if matrix == "eval":
-        users = np.load(Path(weight_dir) / EVAL_USERS_FILE, allow_pickle=False)
-    else:
-        users = np.arange(user_items.shape[0])
+    users, user_items = read_confidence(weight_dir, matrix)
     warm_from = None
     if warm_start_dir is not None:
         warm_from = load_model(Path(warm_start_dir) / MODEL_FILE)[0]
@@ -219,7 +203,7 @@ def blend_step(
     """The ensemble's model file: the members with a weight (family → fitted folder) and
     the popularity term of the ``eval`` or ``full`` training matrix; ``sharpen`` False
     builds the members without their optional extras (the choice found they did not pay)."""
-    popularity = item_popularity(confidence_matrix(weight_dir, matrix))
+    popularity = item_popularity(read_confidence(weight_dir, matrix)[1])
     loaded = [load_model(Path(member_dirs[name]) / MODEL_FILE) for name in weights]
     members = [member if sharpen else family_of(member).simplified(member) for member, _ in loaded]
     model = Ensemble(

@@ -29,12 +29,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
-import scipy.sparse as sp
 
 from recsys_core.config import EvalProtocol, PipelineConfig, RankConfig, WeightConfig
-from recsys_core.data.matrices import read_split
+from recsys_core.data.matrices import read_confidence, read_split
 from recsys_core.evaluation.protocol import EvalPart, evaluate
-from recsys_core.io.workdir import EVAL_CONFIDENCE_FILE, EVAL_USERS_FILE, MODEL_FILE, SPLIT_FILE
+from recsys_core.io.workdir import MODEL_FILE, SPLIT_FILE
 from recsys_core.models.base import Model
 from recsys_core.models.registry import FAMILIES, family, load_model, save_model
 
@@ -179,8 +178,7 @@ def sweep_chain_step(
     longest = getattr(config, entry.sweeps_knob)
     if not checkpoints or max(checkpoints) != longest:
         raise ValueError(f"checkpoints {checkpoints} must end at {entry.sweeps_knob} {longest}")
-    user_items = sp.load_npz(Path(weight_dir) / EVAL_CONFIDENCE_FILE).tocsr()
-    users = np.load(Path(weight_dir) / EVAL_USERS_FILE, allow_pickle=False)
+    users, user_items = read_confidence(weight_dir, "eval")
     wanted = set(checkpoints)
     fit_seconds: dict[str, float] = {}
 
