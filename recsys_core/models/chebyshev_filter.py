@@ -28,6 +28,7 @@ import scipy.sparse as sp
 
 from recsys_core.config import ChebyshevFilterConfig, RankConfig
 from recsys_core.models.base import Arrays, MemberLoader, family_array
+from recsys_core.models.chebyshev_kernel import Recurrence
 from recsys_core.models.graph_filter import (
     SignalFilter,
     filter_scorer,
@@ -41,8 +42,9 @@ from recsys_core.ranking.scorer import BlockScorer
 
 log = logging.getLogger(__name__)
 
-# Signals filtered at a time inside a block: the recurrence keeps three items × this-many
-# float32 arrays, small enough to stay near the cache while the sparse products stream R̃.
+# Signals filtered at a time inside a block: the recurrence keeps four items × this-many
+# float32 arrays. Measured on Gowalla (benchmarks/chebyshev_kernel.py): 64 to 256 are within
+# a few per cent of each other; 16 and 32 are slower (each step re-reads R̃'s indices).
 SIGNAL_CHUNK = 128
 
 
@@ -120,28 +122,23 @@ class ChebyshevFilter:
         """``apply(signals, out)``: the filter's response to 0/1 signal rows, written into
         ``out[:, :n_items]``."""
         normalised, _ = normalised_matrix(self.user_items)
-        normalised_t = normalised.T.tocsr()
+        recurrence = Recurrence(normalised)
         degrees = np.asarray(self.user_items.sum(axis=0)).ravel()
         pre, post = _degree_scales(degrees, self.degree_power)
-        coefficients = self.coefficients.astype(np.float32)
         n_items = self.n_items
-
-        def laplacian(x: np.ndarray) -> np.ndarray:
-            """L̃x = x − 2R̃ᵀ(R̃x) for x items × signals."""
-            return x - 2 * (normalised_t @ (normalised @ x))
 
         def apply(signals: sp.csr_matrix, out: np.ndarray) -> None:
             scaled = signals.multiply(pre[None, :]).tocsr().astype(np.float32)
+            block = np.zeros((n_items, SIGNAL_CHUNK), np.float32)
             for start in range(0, scaled.shape[0], SIGNAL_CHUNK):
                 stop = min(start + SIGNAL_CHUNK, scaled.shape[0])
-                previous = np.ascontiguousarray(scaled[start:stop].toarray().T)  # items × b
-                total = coefficients[0] * previous
-                current = laplacian(previous)
-                total += coefficients[1] * current
-                for c in coefficients[2:]:
-                    previous, current = current, 2 * laplacian(current) - previous
-                    total += c * current
-                out[start:stop, :n_items] = total.T
+                # Always SIGNAL_CHUNK wide (zero-padded), so every user goes through the
+                # kernels' vector body: a compiled loop's scalar remainder may round
+                # differently (FMA), and a user's figures must not depend on its block.
+                block[:] = 0
+                block[:, : stop - start] = scaled[start:stop].toarray().T
+                total = recurrence.filter(block, self.coefficients)
+                out[start:stop, :n_items] = total[:, : stop - start].T
             if self.ideal_weight and self.right.shape[1]:
                 projected = (scaled @ self.right) * np.float32(self.ideal_weight)
                 out[: scaled.shape[0], :n_items] += projected @ self.right.T

@@ -15,6 +15,7 @@ from recsys_core.models.chebyshev_filter import (
     plateau_response,
     with_knobs,
 )
+from recsys_core.models.chebyshev_kernel import Recurrence, row_ranges
 from tests.core.helpers import block_scores
 
 
@@ -91,3 +92,47 @@ def test_a_shared_fit_with_a_trial_s_knobs_equals_fitting_the_trial():
     direct = fit(matrix, trial, np.arange(30))
     rows = np.arange(30)
     np.testing.assert_allclose(block_scores(shared, rows), block_scores(direct, rows), atol=1e-6)
+
+
+def _scipy_recurrence(normalised: sp.csr_matrix, signals: np.ndarray, coefficients) -> np.ndarray:
+    """Σ c_k T_k(L̃)·signals with scipy products (the reference the kernel replaces)."""
+
+    def laplacian(x):
+        return x - 2 * (normalised.T @ (normalised @ x))
+
+    previous, current = signals, laplacian(signals)
+    total = coefficients[0] * previous + coefficients[1] * current
+    for c in coefficients[2:]:
+        previous, current = current, 2 * laplacian(current) - previous
+        total = total + c * current
+    return total
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_the_compiled_recurrence_equals_scipy_s_whatever_the_threads(threads):
+    normalised = sp.random(60, 40, density=0.15, random_state=2, format="csr", dtype=np.float32)
+    signals = np.random.default_rng(3).random((40, 5), dtype=np.float32)
+    coefficients = chebyshev_coefficients(6, 1.5)
+    expected = _scipy_recurrence(normalised.astype(np.float64), signals, coefficients)
+    got = Recurrence(normalised, threads=threads).filter(signals, coefficients)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    single = Recurrence(normalised, threads=1).filter(signals, coefficients)
+    np.testing.assert_array_equal(got, single)
+
+
+def test_row_ranges_balance_non_zeros_and_cover_every_row():
+    indptr = np.array([0, 5, 5, 6, 7, 8, 20])
+    assert row_ranges(indptr, 2) == [(0, 5), (5, 6)]
+    assert row_ranges(indptr, 1) == [(0, 6)]
+    empty = np.zeros(4, dtype=np.int64)
+    assert row_ranges(empty, 3) == [(0, 3)]
+
+
+def test_one_block_and_three_blocks_score_to_the_bit():
+    matrix = sp.random(300, 50, density=0.1, random_state=5, format="csr", dtype=np.float32)
+    matrix.data[:] = 1.0
+    model = fit(matrix, ChebyshevFilterConfig(cheby_ideal_rank=8), np.arange(300))
+    rows = np.arange(300)
+    whole = block_scores(model, rows, block=300)
+    np.testing.assert_array_equal(block_scores(model, rows, block=100), whole)
+    np.testing.assert_array_equal(block_scores(model, rows, block=77), whole)
