@@ -24,20 +24,36 @@ def metrics_rows(metrics: Mapping[str, Mapping[str, float]], k: int) -> list[dic
 
 def blend_rows(choice: Mapping) -> list[dict]:
     """The ensemble's choice as rows: the chosen blend, then the best of each single family,
-    on the validation sample the choice was made on (a fixed blend: one row, no metrics)."""
+    on the validation sample the choice was made on, with each one's predicted evaluate +
+    score seconds; then each family the night's budget left out, and why (a fixed blend:
+    one row, no metrics)."""
+    costs = choice.get("costs", {})
 
     def row(name: str, entry: Mapping) -> dict:
         weights = ", ".join(f"{family} {w:g}" for family, w in entry["weights"].items())
         metrics = {key: round(value, 4) for key, value in entry.items() if "@" in key}
-        return {"blend": name, "weights": weights, "popularity": entry["popularity_weight"]} | (
-            metrics
-        )
+        predicted = [
+            costs[f]["predicted_s"] for f, w in entry["weights"].items() if w and f in costs
+        ]
+        return {
+            "blend": name,
+            "weights": weights,
+            "popularity": entry["popularity_weight"],
+            "predicted_s": round(sum(predicted), 1) if predicted else None,
+        } | metrics
 
     if choice.get("fixed"):
         return [row(f"fixed ({choice['chosen']})", choice)]
     chosen = {**choice, **choice["validation_sample"]}
     singles = [row(f"best {name} alone", entry) for name, entry in choice["best_single"].items()]
-    return [row(f"chosen ({choice['chosen']})", chosen), *singles]
+    first = row(f"chosen ({choice['chosen']})", chosen)
+    left_out = [
+        dict.fromkeys(first)
+        | {"blend": f"{name} left out", "weights": reason}
+        | {"predicted_s": costs[name]["predicted_s"]}
+        for name, reason in choice.get("left_out", {}).items()
+    ]
+    return [first, *singles, *left_out]
 
 
 def format_table(rows: Sequence[Mapping]) -> str:

@@ -358,6 +358,15 @@ class NightlyParams(ModelParams, DataParams):
     ensemble_sample_users: int = Field(
         5000, ge=100, description="validation users the blend is chosen on"
     )
+    night_budget_s: float = Field(
+        120.0,
+        gt=0,
+        description=(
+            "`ensemble`: a family whose evaluate + score time, predicted from timing it on the "
+            "blend's sample, exceeds this many seconds is left out of the choice (the reason is "
+            "logged and kept in the manifest); the cheapest family always stays"
+        ),
+    )
     full_schedule: FullSchedule = Field(
         "warm",
         description=(

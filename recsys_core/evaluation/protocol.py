@@ -46,6 +46,26 @@ from recsys_core.ranking.topk import contains
 from recsys_core.scoring.batch import ranked_lists
 
 EvalPart = Literal["validation", "test"]
+# The evaluated users split once, seeded, into two halves: choices made on validation (the
+# ensemble's blend) see only the choice half; the reported and gated validation figures
+# (``standard`` protocol) come from the report half, never graded on the users that chose.
+HALVES_SEED = 20_26_12_02
+
+
+def report_half(n_users: int) -> np.ndarray:
+    """True for the evaluated users (in the view's order) whose validation figures are
+    reported; the others are the choice half. Half of them (rounded down), seeded.
+
+    Examples
+    --------
+    >>> report_half(5).sum(), (report_half(5) == report_half(5)).all()
+    (np.int64(2), np.True_)
+    """
+    mask = np.zeros(n_users, dtype=bool)
+    mask[np.random.default_rng(HALVES_SEED).permutation(n_users)[: n_users // 2]] = True
+    return mask
+
+
 # Metric tables each part produces: the model's and the popularity baseline's.
 PART_TABLES: dict[EvalPart, tuple[str, str]] = {
     "validation": ("validation", "popularity_validation"),
@@ -161,10 +181,16 @@ def metric_tables(
     tables = {}
     for part in which:
         model_name, popularity_name = PART_TABLES[part]
-        truth = view.truth[part]
-        tables[model_name] = metric_table(lists[which[part]], truth, k, n_items, one_list)
+        # seed reproduces the notebook: every user, validation included.
+        users = (
+            report_half(len(view.rows))
+            if part == "validation" and not one_list
+            else np.ones(len(view.rows), dtype=bool)
+        )
+        truth = view.truth[part][users]
+        tables[model_name] = metric_table(lists[which[part]][users], truth, k, n_items, one_list)
         tables[popularity_name] = metric_table(
-            popular_lists[which[part]], truth, k, n_items, one_list
+            popular_lists[which[part]][users], truth, k, n_items, one_list
         )
     return tables
 

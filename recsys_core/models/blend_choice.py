@@ -148,8 +148,8 @@ def blend_metrics(
 
 def fixed_blend(names: Sequence[str], config: EnsembleConfig) -> dict:
     """The blend ``ensemble_choose: false`` asks for: the first member (ALS, see
-    :data:`~recsys_core.models.registry.BLEND_MEMBERS`) gets ``ensemble_als_weight``, the
-    others share the rest."""
+    :data:`~recsys_core.models.registry.FIXED_BLEND_MEMBERS`) gets ``ensemble_als_weight``,
+    the others share the rest."""
     share = (1 - config.ensemble_als_weight) / max(len(names) - 1, 1)
     weights = {
         name: config.ensemble_als_weight if number == 0 else share
@@ -173,15 +173,18 @@ def choose_blend(
     popularity: np.ndarray,
     k: int,
     config: EnsembleConfig,
+    eligible: np.ndarray | None = None,
 ) -> dict:
     """The blend with the best validation NDCG@k on a sample of the users ``rows`` (those
-    with validation items), over :func:`weight_grid` × :data:`POPULARITY_GRID`.
+    with validation items, among ``eligible`` ones when given: the evaluation's choice
+    half), over :func:`weight_grid` × :data:`POPULARITY_GRID`.
 
     A single member wins when no blend beats it (its weight is then 1). Returns the
     choice, the best result of each single member, and the whole grid.
     """
     started = time.perf_counter()
-    has_truth = np.flatnonzero(np.diff(truth.indptr) > 0)
+    has = np.diff(truth.indptr) > 0
+    has_truth = np.flatnonzero(has if eligible is None else has & eligible)
     sample = np.sort(
         np.random.default_rng(config.random_state).choice(
             has_truth, size=min(config.ensemble_sample_users, len(has_truth)), replace=False

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recsys_core.config import PipelineConfig, RankConfig
+from recsys_core.config import EnsembleConfig, PipelineConfig, RankConfig
 from recsys_core.models import als, chebyshev_filter, ensemble, graph_filter, popularity
 from recsys_core.models.base import Arrays, MemberLoader, Model
 
@@ -163,14 +163,27 @@ FAMILIES: Mapping[str, Family] = {
         ),
     )
 }
-# The families an ensemble blends, in order (``ensemble_als_weight`` is the first's).
-BLEND_MEMBERS = (als.ALSModel.family, graph_filter.GraphFilter.family)
+# The families a chosen blend chooses from, in order.
+BLEND_MEMBERS = (
+    als.ALSModel.family,
+    graph_filter.GraphFilter.family,
+    chebyshev_filter.ChebyshevFilter.family,
+)
+# A fixed blend's (``ensemble_choose: false``): ``ensemble_als_weight`` is the first's, the
+# second gets the rest, as before the Chebyshev filter joined the choice.
+FIXED_BLEND_MEMBERS = BLEND_MEMBERS[:2]
 # The family of model files and manifests from before families were recorded.
 LEGACY_FAMILY = als.ALSModel.family
 # The family the evaluation's baseline (and a snapshot's fallback list) comes from.
 BASELINE = popularity.Popularity.family
 # PipelineConfig fields that belong to some family (the fingerprint's concern).
 FAMILY_CONFIG_FIELDS = frozenset(f for family in FAMILIES.values() for f in family.config_fields)
+
+
+def blend_members(config: EnsembleConfig) -> tuple[str, ...]:
+    """The families an ensemble fits for evaluation: every candidate of a chosen blend, or
+    a fixed blend's two."""
+    return BLEND_MEMBERS if config.ensemble_choose else FIXED_BLEND_MEMBERS
 
 
 def family(name: str) -> Family:

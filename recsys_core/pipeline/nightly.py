@@ -15,7 +15,7 @@ from typing import Any
 
 from recsys_core.config import PipelineConfig, PublishConfig, RankConfig, TrainMatrix
 from recsys_core.io.ingest import has_timestamps
-from recsys_core.models.registry import BLEND_MEMBERS, family
+from recsys_core.models.registry import blend_members, family
 from recsys_core.pipeline.blocks import block_count
 from recsys_core.pipeline.inputs import fetch_input, input_checksum
 from recsys_core.pipeline.manifest import nightly_manifest
@@ -66,7 +66,11 @@ def _models(
         return {step: (yield _fit(configs, configs.model, weight_dir, matrix, warm))}
     done: dict[str, dict] = {}
     # At full, only the members the choice kept are refitted.
-    members = list(BLEND_MEMBERS) if matrix == "eval" else list(_kept(results["blend-choose"]))
+    members = (
+        list(blend_members(configs.ensemble))
+        if matrix == "eval"
+        else list(_kept(results["blend-choose"]))
+    )
     for name in members:
         warm = results.get(f"train-eval[{name}]", {}).get("dir")
         done[f"{step}[{name}]"] = yield _fit(configs, name, weight_dir, matrix, warm)

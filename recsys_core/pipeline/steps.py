@@ -7,6 +7,7 @@ step into a staged folder that appears whole. A step never knows which runner ca
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ from recsys_core.data.matrices import (
 from recsys_core.data.splitting import split_interactions
 from recsys_core.data.weighting import confidence
 from recsys_core.errors import InputError
-from recsys_core.evaluation.protocol import evaluate, evaluated_view
+from recsys_core.evaluation.protocol import evaluate, evaluated_view, report_half
 from recsys_core.io.canonical import read_canonical
 from recsys_core.io.ingest import ingest
 from recsys_core.io.workdir import (
@@ -52,10 +53,13 @@ from recsys_core.io.workdir import (
 from recsys_core.models.blend_choice import choose_blend, fixed_blend
 from recsys_core.models.ensemble import Ensemble
 from recsys_core.models.registry import family_of, fit_model, load_model, save_model
+from recsys_core.models.scoring_cost import scoring_cost, within_budget
 from recsys_core.pipeline.blocks import id_maps, scored_table
 from recsys_core.pipeline.inputs import input_checksum
 from recsys_core.publishing.snapshot import write_recommendations
 from recsys_core.ranking.popular import item_popularity, popularity_bias
+
+log = logging.getLogger(__name__)
 
 
 def ingest_step(staging: Path, *, input_path: str, input_sha256: str, config: IngestConfig) -> dict:
@@ -158,12 +162,26 @@ def blend_choose_step(
     protocol: EvalProtocol,
 ) -> dict:
     """The ensemble's weights and popularity weight: chosen on a sample of the validation
-    users from the fitted evaluation models (``ensemble_choose``), or the fixed ones."""
+    users from the fitted evaluation models (``ensemble_choose``), or the fixed ones.
+
+    A member predicted to cost the night more than ``night_budget_s`` of evaluate + score
+    is left out of the choice first (:mod:`recsys_core.models.scoring_cost`)."""
     members = [load_model(Path(folder) / MODEL_FILE)[0] for folder in member_dirs]
     names = [member.family for member in members]
     if not config.ensemble_choose:
         return fixed_blend(names, config)
-    view = evaluated_view(read_split(Path(split_dir) / SPLIT_FILE), protocol)
+    arrays = read_split(Path(split_dir) / SPLIT_FILE)
+    view = evaluated_view(arrays, protocol)
+    scored_users = len(view.rows) + arrays.n_users  # evaluate's users, then score's
+    costs = {
+        name: scoring_cost(member, view.rows, scored_users)
+        for name, member in zip(names, members, strict=True)
+    }
+    kept, left_out = within_budget(names, costs, config.night_budget_s)
+    for name, reason in left_out.items():
+        log.warning("blend choice: %s left out: %s", name, reason)
+    members = [member for name, member in zip(names, members, strict=True) if name in kept]
+    names = kept
 
     def choose(candidates: list) -> dict:
         return choose_blend(
@@ -175,6 +193,7 @@ def blend_choose_step(
             view.popularity,
             top_k,
             config,
+            eligible=~report_half(len(view.rows)),
         )
 
     choice = choose(members)
@@ -187,7 +206,7 @@ def blend_choose_step(
         choice = choice if extras > without["validation_sample"][choice["metric"]] else without
         choice["sharpen"] = choice is not without
         choice["without_sharpening"] = without["validation_sample"]
-    return choice
+    return {**choice, "costs": costs, "left_out": left_out}
 
 
 def blend_step(

@@ -7,11 +7,13 @@ User 2 is short (not evaluated) with item {1}.
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from recsys_core.columns import Parts
 from recsys_core.config import RankConfig
 from recsys_core.data.matrices import SplitArrays
-from recsys_core.evaluation.protocol import evaluate
+from recsys_core.evaluation import protocol
+from recsys_core.evaluation.protocol import evaluate, report_half
 from recsys_core.models.als import ALSModel
 
 T, V, X, N = Parts.TRAIN, Parts.VALIDATION, Parts.TEST, Parts.NOT_EVALUATED
@@ -31,7 +33,9 @@ def _factors(users):
     return ALSModel(np.ones((len(users), 1), np.float32), ITEMS, model_users=np.array(users))
 
 
-def test_standard_excludes_validation_from_the_test_list_and_skips_empty_parts():
+def test_standard_excludes_validation_from_the_test_list_and_skips_empty_parts(monkeypatch):
+    # The rule under test, on both users (the report half is tested on its own below).
+    monkeypatch.setattr(protocol, "report_half", lambda n: np.ones(n, dtype=bool))
     metrics = evaluate(SPLIT, _factors([0, 1, 2]), RANK, "standard")
     # Validation: only user 0 has a part; its list [1, 2] finds item 1 at rank 1.
     assert metrics["validation"]["recall@2"] == 1.0
@@ -66,3 +70,63 @@ def test_every_table_has_every_metric():
 def test_a_model_of_other_users_is_refused():
     with pytest.raises(ValueError, match="not trained on this split's users"):
         evaluate(SPLIT, _factors([0, 1]), RANK, "standard")  # standard trains users 0, 1, 2
+
+
+def _many_users_split(n_users: int = 40) -> SplitArrays:
+    """Every user: train item u % 4, validation item (u + 1) % 4, test item (u + 2) % 4."""
+    users = np.repeat(np.arange(n_users), 3)
+    offsets = np.tile([0, 1, 2], n_users)
+    return SplitArrays(
+        users=users,
+        items=(users + offsets) % 4,
+        weights=np.ones(3 * n_users, dtype=np.float32),
+        parts=np.tile([T, V, X], n_users).astype(np.int8),
+        n_users=n_users,
+        n_items=4,
+    )
+
+
+def test_standard_validation_figures_come_from_the_report_half_only():
+    """Items score 4, 3, 2, 1: with its train item excluded, a user's top 2 holds its
+    validation item unless the user is 2 mod 4 (list [0, 1], validation item 3): the
+    reported recall is the hit rate of the report half, not of everyone."""
+    split = _many_users_split()
+    half = report_half(40)
+    hits = np.arange(40) % 4 != 2
+    metrics = evaluate(split, _factors(list(range(40))), RANK, "standard")
+    assert metrics["validation"]["recall@2"] == pytest.approx(hits[half].mean())
+    assert hits[half].mean() != hits.mean()  # the halves differ: the test can tell
+    # Test figures and seed's validation figures still run over every user.
+    seed = evaluate(split, _factors(list(range(40))), RANK, "seed")
+    assert seed["validation"]["recall@2"] == pytest.approx(hits.mean())
+
+
+def test_the_blend_is_chosen_on_the_choice_half_only(monkeypatch):
+    """The users the choice samples never include a report-half user."""
+    import recsys_core.models.blend_choice as blend_choice
+    from recsys_core.config import EnsembleConfig
+
+    seen_rows = []
+
+    def capture(members, rows, seen, truth, popularity, per_member):
+        seen_rows.append(rows)
+        raise StopIteration
+
+    monkeypatch.setattr(blend_choice, "candidate_table", capture)
+    n = 1000
+    truth = sp.csr_matrix(np.ones((n, 1), dtype=np.float32))
+    choice_half = ~report_half(n)
+    with pytest.raises(StopIteration):
+        blend_choice.choose_blend(
+            [],
+            ["a"],
+            np.arange(n),
+            truth,
+            truth,
+            np.ones(1),
+            2,
+            EnsembleConfig(ensemble_sample_users=400),
+            eligible=choice_half,
+        )
+    assert len(seen_rows[0]) == 400 and choice_half[seen_rows[0]].all()
+    assert report_half(n).sum() == n // 2 and not (report_half(n) & choice_half).any()

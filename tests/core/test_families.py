@@ -51,7 +51,9 @@ def _fitted(name: str, matrix: sp.csr_matrix):
     configs = PipelineConfig(als=ALSConfig(factors=4, iterations=2))
     if family(name).fit is None:  # the ensemble: built from its members
         members = tuple(_fitted(member, matrix) for member in BLEND_MEMBERS)
-        return Ensemble(members, (0.6, 0.4), np.zeros(matrix.shape[1], np.float32))
+        # 1/2, then the rest shared: exact in float32, as the model file stores them.
+        weights = (0.5,) + (0.5 / (len(members) - 1),) * (len(members) - 1)
+        return Ensemble(members, weights, np.zeros(matrix.shape[1], np.float32))
     config = family(name).config(replace(configs, graph_filter=GraphFilterConfig(gf_rank=4)))
     return fit_model(name, matrix, config, np.arange(matrix.shape[0]))
 
@@ -102,7 +104,7 @@ def test_ensemble_similar_items_blend_standardised_member_rows():
         standardise_rows(part, weight)
         expected += part
     np.testing.assert_allclose(ensemble.similar_items(items), expected, atol=1e-6)
-    one = replace(ensemble, weights=(1.0, 0.0))
+    one = replace(ensemble, weights=(1.0,) + (0.0,) * (len(ensemble.members) - 1))
     alone = ensemble.members[0].similar_items(items).astype(np.float32)
     standardise_rows(alone)
     np.testing.assert_allclose(one.similar_items(items), alone, atol=1e-5)

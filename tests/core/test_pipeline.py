@@ -9,6 +9,7 @@ import pytest
 
 from recsys_core.config import ALSConfig, PipelineConfig, PublishConfig, RankConfig
 from recsys_core.errors import InputError
+from recsys_core.models.registry import BLEND_MEMBERS
 from recsys_core.pipeline.execute import LocalRunner
 from recsys_core.pipeline.manifest import fingerprint
 from recsys_core.pipeline.nightly import nightly_plan
@@ -51,11 +52,22 @@ def test_a_deleted_step_folder_is_recomputed(synthetic_adjacency, tmp_path):
 
 
 def test_a_changed_parameter_reruns_only_the_steps_it_reaches(synthetic_adjacency, tmp_path):
-    _run(synthetic_adjacency, tmp_path, publish=False)
-    changed = replace(SMALL, rank=RankConfig(top_k=7))
+    single = replace(SMALL, model="als")
+    _run(synthetic_adjacency, tmp_path, configs=single, publish=False)
+    changed = replace(single, rank=RankConfig(top_k=7))
     again = _run(synthetic_adjacency, tmp_path, configs=changed, publish=False)
     assert [s for s in NIGHTLY_STEPS if not again[s]["reused"]] == ["evaluate", "score"]
-    assert fingerprint("sha", changed) != fingerprint("sha", SMALL)
+    assert fingerprint("sha", changed) != fingerprint("sha", single)
+
+
+def test_a_changed_top_k_refits_no_blend_member(synthetic_adjacency, tmp_path):
+    """top_k reaches the blend's choice (its metric is at k), never a member's fit."""
+    _run(synthetic_adjacency, tmp_path, publish=False)
+    again = _run(synthetic_adjacency, tmp_path, configs=replace(SMALL, rank=RankConfig(top_k=7)))
+    members = [step for step in again if step.startswith("train-eval[")]
+    assert len(members) == len(BLEND_MEMBERS)
+    assert all(again[step]["reused"] for step in members)
+    assert not again["blend-choose"]["reused"]
 
 
 def test_missing_input_names_the_file(tmp_path):

@@ -6,6 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from recsys_core.io.atomic import sha256_file
+from recsys_core.models.registry import BLEND_MEMBERS
 from recsys_core.publishing.snapshot import verify_snapshot
 
 SMALL = {"factors": 16, "iterations": 5, "top_k": 10, "run_date": "2026-11-20"}
@@ -152,7 +153,8 @@ def test_the_default_model_is_the_ensemble_and_says_what_it_chose(
     blend = record["blend"]
     assert record["family"] == "ensemble" and not blend["fixed"]
     assert sum(blend["weights"].values()) == pytest.approx(1.0)
-    assert set(blend["best_single"]) == {"als", "graph_filter"}
+    assert set(blend["best_single"]) | set(blend["left_out"]) == set(BLEND_MEMBERS)
+    assert set(blend["costs"]) == set(BLEND_MEMBERS)
     assert "grid" not in blend  # the whole grid stays in the step folder
     for name, single in blend["best_single"].items():  # each family alone, as recorded
         assert single["weights"][name] == 1.0 and set(single) >= {"recall@10", "ndcg@10"}
