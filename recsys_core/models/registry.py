@@ -54,6 +54,9 @@ class Family:
       per :attr:`fit_knobs`, the rest applied by :attr:`with_knobs`);
     - ``simplified``: the model without optional costly extras (a graph filter's
       sharpening), which the blend choice also tries;
+    - ``stand_in(user_items, config, model_users)``: a model of the fitted one's shapes,
+      built without fitting, that scores as fast (the night's budget times it before
+      anything is fitted; a blend member must have one);
     - ``summary``: its row in the README's family table.
     """
 
@@ -74,6 +77,7 @@ class Family:
     fit_knobs: Callable[[Any], Any] | None = None
     with_knobs: Callable[[Model, Any], Model] | None = None
     simplified: Callable[[Model], Model] = _same
+    stand_in: Callable[[sp.csr_matrix, Any, np.ndarray], Model] | None = None
 
     def serving_config(self, configs: PipelineConfig) -> Any:
         """The serving fit's settings (the evaluation fit's when the family has no
@@ -102,6 +106,7 @@ FAMILIES: Mapping[str, Family] = {
             tuning="sweeps",
             fit_sweeps=als.fit_sweeps,
             sweeps_knob="iterations",
+            stand_in=als.stand_in,
         ),
         Family(
             name=graph_filter.GraphFilter.family,
@@ -122,10 +127,12 @@ FAMILIES: Mapping[str, Family] = {
             fit_knobs=graph_filter.fit_knobs,
             with_knobs=graph_filter.with_knobs,
             simplified=graph_filter.without_sharpening,
+            stand_in=graph_filter.stand_in,
         ),
         Family(
             name=ensemble.Ensemble.family,
-            summary="per-user z-score blend of ALS and the graph filter, chosen nightly",
+            summary="per-user z-score blend of ALS and the graph filters, chosen nightly "
+            "within the night's budget",
             load=ensemble.from_arrays,
             config=lambda configs: configs.ensemble,
             popularity_weight=ensemble.popularity_weight,
@@ -151,6 +158,7 @@ FAMILIES: Mapping[str, Family] = {
             tuning="shared_fit",
             fit_knobs=chebyshev_filter.fit_knobs,
             with_knobs=chebyshev_filter.with_knobs,
+            stand_in=chebyshev_filter.stand_in,
         ),
         Family(
             name=popularity.Popularity.family,

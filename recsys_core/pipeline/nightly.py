@@ -65,12 +65,23 @@ def _models(
         warm = results.get("train-eval", {}).get("dir")
         return {step: (yield _fit(configs, configs.model, weight_dir, matrix, warm))}
     done: dict[str, dict] = {}
-    # At full, only the members the choice kept are refitted.
-    members = (
-        list(blend_members(configs.ensemble))
-        if matrix == "eval"
-        else list(_kept(results["blend-choose"]))
-    )
+    # At eval, only the candidates within the night's budget are fitted; at full, only the
+    # members the choice kept.
+    members = list(_kept(results["blend-choose"])) if matrix == "full" else []
+    if matrix == "eval":
+        members = list(blend_members(configs.ensemble))
+        if configs.ensemble.ensemble_choose:
+            done["blend-budget"] = yield StepCall(
+                "blend-budget",
+                dict(
+                    split_dir=split_dir,
+                    weight_dir=weight_dir,
+                    configs={name: family(name).config(configs) for name in members},
+                    budget_s=configs.ensemble.night_budget_s,
+                    protocol=configs.eval_protocol,
+                ),
+            )
+            members = done["blend-budget"]["kept"]
     for name in members:
         warm = results.get(f"train-eval[{name}]", {}).get("dir")
         done[f"{step}[{name}]"] = yield _fit(configs, name, weight_dir, matrix, warm)
@@ -83,6 +94,8 @@ def _models(
                 config=configs.ensemble,
                 top_k=configs.rank.top_k,
                 protocol=configs.eval_protocol,
+                # What the budget found, for the record (not its folder or timing).
+                budget=_recorded(done.get("blend-budget")),
             ),
         )
     choice = done.get("blend-choose") or results["blend-choose"]
@@ -100,6 +113,13 @@ def _models(
         label=matrix,
     )
     return done
+
+
+def _recorded(budget: dict | None) -> dict | None:
+    """The budget step's findings the choice records: each family's predicted seconds and
+    what was left out, without the step's folder and timings (which would change the
+    choice's cache key from run to run)."""
+    return None if budget is None else {key: budget[key] for key in ("costs", "left_out")}
 
 
 def _kept(choice: dict) -> dict[str, float]:

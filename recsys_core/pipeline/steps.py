@@ -52,7 +52,7 @@ from recsys_core.io.workdir import (
 )
 from recsys_core.models.blend_choice import choose_blend, fixed_blend
 from recsys_core.models.ensemble import Ensemble
-from recsys_core.models.registry import family_of, fit_model, load_model, save_model
+from recsys_core.models.registry import family, family_of, fit_model, load_model, save_model
 from recsys_core.models.scoring_cost import scoring_cost, within_budget
 from recsys_core.pipeline.blocks import id_maps, scored_table
 from recsys_core.pipeline.inputs import input_checksum
@@ -152,6 +152,34 @@ def train_step(
     }
 
 
+def blend_budget_step(
+    staging: Path,
+    *,
+    split_dir: str,
+    weight_dir: str,
+    configs: Mapping[str, Any],
+    budget_s: float,
+    protocol: EvalProtocol,
+) -> dict:
+    """Which candidate families (family → its evaluation settings) fit the night's budget:
+    each one's stand-in (the fitted model's shapes, nothing fitted) is timed on evaluated
+    users and extrapolated to evaluate's and score's users, before any family is fitted."""
+    arrays = read_split(Path(split_dir) / SPLIT_FILE)
+    view = evaluated_view(arrays, protocol)
+    model_users, user_items = read_confidence(weight_dir, "eval")
+    scored_users = len(view.rows) + arrays.n_users  # evaluate's users, then score's
+    costs = {
+        name: scoring_cost(
+            family(name).stand_in(user_items, config, model_users), view.rows, scored_users
+        )
+        for name, config in configs.items()
+    }
+    kept, left_out = within_budget(list(configs), costs, budget_s)
+    for name, reason in left_out.items():
+        log.warning("blend choice: %s left out: %s", name, reason)
+    return {"kept": kept, "costs": costs, "left_out": left_out}
+
+
 def blend_choose_step(
     staging: Path,
     *,
@@ -160,28 +188,16 @@ def blend_choose_step(
     config: EnsembleConfig,
     top_k: int,
     protocol: EvalProtocol,
+    budget: Mapping[str, Any] | None = None,
 ) -> dict:
     """The ensemble's weights and popularity weight: chosen on a sample of the validation
     users from the fitted evaluation models (``ensemble_choose``), or the fixed ones.
-
-    A member predicted to cost the night more than ``night_budget_s`` of evaluate + score
-    is left out of the choice first (:mod:`recsys_core.models.scoring_cost`)."""
+    ``budget``: what :func:`blend_budget_step` found (recorded with the choice)."""
     members = [load_model(Path(folder) / MODEL_FILE)[0] for folder in member_dirs]
     names = [member.family for member in members]
     if not config.ensemble_choose:
         return fixed_blend(names, config)
-    arrays = read_split(Path(split_dir) / SPLIT_FILE)
-    view = evaluated_view(arrays, protocol)
-    scored_users = len(view.rows) + arrays.n_users  # evaluate's users, then score's
-    costs = {
-        name: scoring_cost(member, view.rows, scored_users)
-        for name, member in zip(names, members, strict=True)
-    }
-    kept, left_out = within_budget(names, costs, config.night_budget_s)
-    for name, reason in left_out.items():
-        log.warning("blend choice: %s left out: %s", name, reason)
-    members = [member for name, member in zip(names, members, strict=True) if name in kept]
-    names = kept
+    view = evaluated_view(read_split(Path(split_dir) / SPLIT_FILE), protocol)
 
     def choose(candidates: list) -> dict:
         return choose_blend(
@@ -206,7 +222,8 @@ def blend_choose_step(
         choice = choice if extras > without["validation_sample"][choice["metric"]] else without
         choice["sharpen"] = choice is not without
         choice["without_sharpening"] = without["validation_sample"]
-    return {**choice, "costs": costs, "left_out": left_out}
+    recorded = {key: (budget or {}).get(key, {}) for key in ("costs", "left_out")}
+    return {**choice, **recorded}
 
 
 def blend_step(

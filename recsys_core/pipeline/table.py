@@ -58,7 +58,13 @@ STEPS: Mapping[str, Step] = {
             "train-full", steps.train_step, "Fit a family on all data (serving)", timeout_s=4 * HOUR
         ),
         Step("score", steps.score_step, "Top-k for every user", timeout_s=HOUR),
-        # The ensemble's own steps: choose the blend on validation, build its model file.
+        # The ensemble's own steps: which candidates fit the night's budget, the blend chosen
+        # on validation, its model file.
+        Step(
+            "blend-budget",
+            steps.blend_budget_step,
+            "Candidates' predicted evaluate + score seconds, before any fit",
+        ),
         Step(
             "blend-choose",
             steps.blend_choose_step,

@@ -90,7 +90,10 @@ def test_a_member_over_the_budget_is_never_chosen_nor_refitted(
     assert set(choice["left_out"]) == left
     assert not set(choice["weights"]) & left
     assert all(not any(row["weights"].get(name) for name in left) for row in choice["grid"])
-    assert not [step for step in result if step.startswith("train-full[") and step[11:-1] in left]
+    fitted = {
+        step.split("[")[1][:-1] for step in result if step.startswith("train-") and "[" in step
+    }
+    assert fitted and not fitted & left  # a family over the budget is never fitted
     manifest = json.loads((tmp_path / "out" / "dt=2026-11-20" / "_manifest.json").read_text())
     assert set(manifest["model"]["blend"]["left_out"]) == left
     assert manifest["model"]["blend"]["costs"]["chebyshev_filter"]["predicted_s"] == 100.0
@@ -119,3 +122,15 @@ def test_the_nightly_chooses_its_blend_on_the_choice_half(
     n_evaluated = len(calls[0])
     np.testing.assert_array_equal(calls[0], ~report_half(n_evaluated))
     assert result["blend-choose"]["sample_users"] <= (~report_half(n_evaluated)).sum()
+
+
+@pytest.mark.parametrize("name", BLEND_MEMBERS)
+def test_a_stand_in_has_the_fitted_model_s_shapes(name):
+    """What the budget times must cost what the fitted model costs: the same arrays."""
+    matrix = sp.random(60, 40, density=0.2, random_state=1, format="csr", dtype=np.float32)
+    config = family(name).config(SMALL)
+    fitted = fit_model(name, matrix, config, np.arange(60)).to_arrays()
+    stand_in = family(name).stand_in(matrix, config, np.arange(60)).to_arrays()
+    assert {key: np.shape(value) for key, value in stand_in.items()} == {
+        key: np.shape(value) for key, value in fitted.items()
+    }
