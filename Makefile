@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# The installed command (pyproject.toml [project.scripts]); `python -m flows.…` forms still work.
+CLI := $(VENV)/bin/recsys-nightly
 STAMP := $(VENV)/.installed
 STATE := $(CURDIR)/.state
 
@@ -38,10 +40,10 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: install  ## nightly flow on the embedded sample; last line is the snapshot folder
-	$(PY) -m flows.nightly --params '$(PARAMS)'
+	$(CLI) run --params '$(PARAMS)'
 
 tune: install  ## tuning flow on the embedded sample; last line is best_params.json
-	$(PY) -m flows.tune --params '$(PARAMS)'
+	$(CLI) tune --params '$(PARAMS)'
 
 test: install  ## every test, slow ones included (as CI runs them)
 	$(PY) -m pytest
@@ -77,11 +79,11 @@ worker: install  ## a process worker on the pool (Ctrl-C twice, or kill, to stop
 	$(VENV)/bin/prefect worker start --pool $(POOL)
 
 backfill: install  ## make backfill START=2026-11-18 END=2026-11-20 [OVERWRITE=1] [PARAMS='{...}']
-	$(PY) -m flows.backfill --start $(START) --end $(END) $(if $(OVERWRITE),--overwrite) \
+	$(CLI) backfill --start $(START) --end $(END) $(if $(OVERWRITE),--overwrite) \
 		--params '$(PARAMS)'
 
 report: install  ## make report OUTPUT_DIR=out: history table of published nights + _report/history.png
-	$(PY) -m flows.report $(OUTPUT_DIR)
+	$(CLI) report $(OUTPUT_DIR)
 
 migrate: install  ## make migrate OUTPUT_DIR=out: a schema v1 output folder to v2, in place
 	$(PY) -m recsys_core.migrate $(OUTPUT_DIR)

@@ -18,9 +18,9 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.cli import flow_parser, json_object, run_guarded
+from flows.cli import collected_params, flow_parser, run_guarded
 from flows.nightly import nightly
-from flows.params import NightlyParams
+from flows.params import NightlyParams, parameter_help
 from recsys_core.io.storage import output_location
 from recsys_core.io.workdir import work_root
 from recsys_core.pipeline.inputs import fetch_input, input_checksum
@@ -76,14 +76,19 @@ def iso_date(text: str) -> dt.date:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: backfill a date range; print one status line per date."""
-    parser = flow_parser("python -m flows.backfill", __doc__)
+    return run_command("python -m flows.backfill", argv)
+
+
+def run_command(prog: str, argv: list[str] | None) -> int:
+    """The backfill's command line under the name ``prog`` (``recsys-nightly backfill``)."""
+    parser = flow_parser(prog, __doc__, parameter_help(NightlyParams))
     parser.add_argument("--start", required=True, type=iso_date)
     parser.add_argument("--end", required=True, type=iso_date)
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
 
     def validate() -> dict:
-        params = json_object(args.params)
+        params = collected_params(args)
         NightlyParams(**params)
         dates_between(args.start, args.end)
         return params

@@ -63,23 +63,97 @@ def log_to_file(name: str) -> Path:
     return path
 
 
-def flow_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
-    """The options every flow CLI has: ``--params`` (JSON merged over the defaults) and
-    ``--verbose``."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+def flow_parser(
+    prog: str, description: str | None, parameters: str | None = None
+) -> argparse.ArgumentParser:
+    """The options every flow CLI has: parameters from ``--params-file``, ``--params`` and
+    ``--param`` (in that order, later ones win; see :func:`collected_params`) and
+    ``--verbose``. ``parameters``: the flow's parameter list, shown by ``--help``."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=parameters,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--params-file",
+        type=Path,
+        metavar="FILE",
+        help="a YAML or JSON file holding a mapping of parameters",
+    )
     parser.add_argument("--params", default="{}", help="JSON object merged over the defaults")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="one parameter, repeatable; VALUE is read as JSON when it parses and as text "
+        "otherwise, as `prefect deployment run --param` reads it",
+    )
     parser.add_argument(
         "--verbose", action="store_true", help="Prefect's log on the console, not in a file"
     )
     return parser
 
 
-def json_object(text: str) -> dict:
-    """``--params``: a JSON object, or a ValueError that says so."""
-    value = json.loads(text)
+def json_object(text: str, source: str = "--params") -> dict:
+    """A JSON object, or a ValueError that names ``source`` and says what was expected."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{source} is not valid JSON ({exc}); expected a JSON object") from None
     if not isinstance(value, dict):
-        raise ValueError("--params must be a JSON object")
+        raise ValueError(f"{source} must be a JSON object, got {type(value).__name__}")
     return value
+
+
+def param_value(key: str, text: str) -> object:
+    """``--param KEY=VALUE``'s value: JSON when it parses; bare text otherwise (Prefect's
+    rule: text with a double quote in it must be valid JSON).
+
+    Examples
+    --------
+    >>> [param_value("k", v) for v in ("10", "true", "out/x", '["a"]', "null")]
+    [10, True, 'out/x', ['a'], None]
+    """
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        if '"' in text:
+            raise ValueError(f"--param {key}: {text!r} is not valid JSON ({exc})") from None
+        return text
+
+
+def params_file(path: Path) -> dict:
+    """``--params-file``: a YAML (or JSON, which YAML reads too) mapping of parameters."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ValueError(f"--params-file {path}: cannot read it ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise ValueError(f"--params-file {path}: not valid YAML{line}") from None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"--params-file {path}: expected a mapping of parameter names to values")
+    return value
+
+
+def collected_params(args: argparse.Namespace) -> dict:
+    """The run's parameters: ``--params-file``, then ``--params``, then each ``--param``
+    (later ones win)."""
+    collected = params_file(args.params_file) if args.params_file else {}
+    collected.update(json_object(args.params))
+    for spec in args.param:
+        key, equals, text = spec.partition("=")
+        if not equals or not key:
+            raise ValueError(f"--param {spec!r}: expected KEY=VALUE")
+        collected[key] = param_value(key, text)
+    return collected
 
 
 def run_guarded(

@@ -19,7 +19,7 @@ from pathlib import Path
 from prefect import flow
 
 from flows.artifacts import report_failure, report_gate, report_run
-from flows.cli import flow_parser, json_object, one_line_error, run_guarded
+from flows.cli import collected_params, flow_parser, one_line_error, run_guarded
 from flows.params import (
     DEFAULTS,
     MODEL_KNOBS,
@@ -29,6 +29,7 @@ from flows.params import (
     TaskRunnerKind,
     apply_best,
     ensure_signature_matches,
+    parameter_help,
 )
 from recsys_core.config import (
     BadRowPolicy,
@@ -198,11 +199,17 @@ ensure_signature_matches(nightly.fn)
 def main(argv: list[str] | None = None) -> int:
     """CLI: run the flow once; print timings, metrics, the publish status and, last, the
     snapshot folder. A failure exits 1 with the error as the last stderr line."""
-    args = flow_parser("python -m flows.nightly", __doc__).parse_args(argv)
+    return run_command("python -m flows.nightly", argv)
+
+
+def run_command(prog: str, argv: list[str] | None) -> int:
+    """The nightly's command line under the name ``prog`` (``recsys-nightly run`` too)."""
+    parser = flow_parser(prog, __doc__, parameter_help(NightlyParams))
+    args = parser.parse_args(argv)
     overrides: dict = {}
 
     def validate() -> NightlyParams:
-        overrides.update(json_object(args.params))
+        overrides.update(collected_params(args))
         return NightlyParams(**overrides)
 
     def run(params: NightlyParams) -> tuple[NightlyParams, dict]:

@@ -13,9 +13,9 @@ from recsys_core.publishing.history import history_rows, write_history_plot
 from recsys_core.reporting import format_table
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m flows.report") -> int:
     """CLI: print the history table; the last line is the plot's path."""
-    parser = argparse.ArgumentParser(prog="python -m flows.report", description=__doc__)
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument("output_dir")
     parser.add_argument("--last", type=int, default=30, help="newest N snapshots (default 30)")
     args = parser.parse_args(argv)

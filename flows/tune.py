@@ -24,9 +24,9 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.cli import flow_parser, json_object, run_guarded
+from flows.cli import collected_params, flow_parser, run_guarded
 from flows.nightly import resolve_run_date
-from flows.params import DEFAULT_SPACE, TuneParams, ensure_signature_matches
+from flows.params import DEFAULT_SPACE, TuneParams, ensure_signature_matches, parameter_help
 from recsys_core.config import (
     BadRowPolicy,
     Bm25Direction,
@@ -185,11 +185,16 @@ def _report(outcome, metric, plot: Path, shown, written, flow_s: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: run a tuning; print the top trials, the test figures and, last, best_params.json."""
-    args = flow_parser("python -m flows.tune", __doc__).parse_args(argv)
+    return run_command("python -m flows.tune", argv)
+
+
+def run_command(prog: str, argv: list[str] | None) -> int:
+    """The tuning's command line under the name ``prog`` (``recsys-nightly tune`` too)."""
+    args = flow_parser(prog, __doc__, parameter_help(TuneParams)).parse_args(argv)
     overrides: dict = {}
 
     def validate() -> TuneParams:
-        overrides.update(json_object(args.params))
+        overrides.update(collected_params(args))
         params = TuneParams(**overrides)
         plan_trials(params.search_space, params.search, params.n_trials, params.search_seed)
         return params

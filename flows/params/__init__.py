@@ -19,7 +19,12 @@ from flows.params.fields import (
     TuneParams,
 )
 from flows.params.signature import ensure_signature_matches, signature_drift
-from flows.params.text import family_table, parameter_table, unknown_parameters_message
+from flows.params.text import (
+    family_table,
+    parameter_help,
+    parameter_table,
+    unknown_parameters_message,
+)
 from flows.params.to_core import DERIVED, FLOW_ONLY, PARAMETER_CONFIGS, core_config
 
 __all__ = [
@@ -41,6 +46,7 @@ __all__ = [
     "core_config",
     "ensure_signature_matches",
     "family_table",
+    "parameter_help",
     "parameter_table",
     "signature_drift",
     "unknown_parameters_message",

@@ -362,9 +362,10 @@ class NightlyParams(ModelParams, DataParams):
         120.0,
         gt=0,
         description=(
-            "`ensemble`: a family whose evaluate + score time, predicted from timing it on the "
-            "blend's sample, exceeds this many seconds is left out of the choice (the reason is "
-            "logged and kept in the manifest); the cheapest family always stays"
+            "`ensemble`: a candidate family whose evaluate + score time, predicted before any "
+            "fit by timing a stand-in of it on 256 users, exceeds this many seconds is neither "
+            "fitted nor chosen (the reason is logged and kept in the manifest); the cheapest "
+            "family always stays"
         ),
     )
     full_schedule: FullSchedule = Field(

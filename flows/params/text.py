@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import textwrap
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,8 +34,10 @@ def _default_text(spec: Any) -> str:
     value = spec.get_default(call_default_factory=True)
     if value is None:
         return "–"
-    if isinstance(value, Mapping):
+    if isinstance(value, Mapping) and all(isinstance(v, int | float) for v in value.values()):
         return ", ".join(f"{k} {v:g}" for k, v in value.items())
+    if isinstance(value, Mapping):  # e.g. a search space: name → list of values
+        return json.dumps(value)
     if isinstance(value, bool):
         return str(value).lower()
     return f"`{value}`" if isinstance(value, str) else json.dumps(value)
@@ -47,6 +50,17 @@ def parameter_table(model: type[BaseModel]) -> str:
         meaning = (spec.description or "").replace("|", "\\|")
         rows.append(f"| `{name}` | {_default_text(spec)} | {meaning} |")
     return "\n".join(rows)
+
+
+def parameter_help(model: type[BaseModel], width: int = 88) -> str:
+    """The parameters as ``--help`` lists them: each name, its default and its meaning."""
+    lines = ["parameters (--param KEY=VALUE, --params JSON or --params-file FILE):"]
+    for name, spec in model.model_fields.items():
+        default = _default_text(spec).replace("`", "")
+        lines.append(f"  {name} (default: {default})")
+        meaning = (spec.description or "").replace("`", "")
+        lines += textwrap.wrap(meaning, width, initial_indent="      ", subsequent_indent="      ")
+    return "\n".join(lines)
 
 
 def family_table() -> str:

@@ -70,9 +70,9 @@ def migrate_output(output_dir: str | Path, lock_timeout_s: float = 600.0) -> lis
     return converted
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m recsys_core.migrate") -> int:
     """CLI: migrate one output folder; prints each converted date."""
-    parser = argparse.ArgumentParser(prog="python -m recsys_core.migrate", description=__doc__)
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument("output_dir", help="a local output folder holding v1 snapshots")
     args = parser.parse_args(argv)
     try:
