@@ -27,7 +27,7 @@ ifneq ($(SERVER_UP),)
 run tune backfill: export PREFECT_API_URL ?= $(LOCAL_API)
 endif
 
-.PHONY: install run tune test test-fast lint format bench clean server deploy worker backfill \
+.PHONY: install run tune test test-fast lint format docs bench clean server deploy worker backfill \
 	migrate report
 
 install: $(STAMP)  ## virtual environment in .venv with pinned dependencies (quick when done)
@@ -54,6 +54,10 @@ test-fast: install  ## the quick loop
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+docs: install  ## the documentation site: generated pages, then mkdocs build --strict into .state/site
+	$(PY) docs/generate.py
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 
 format: install
 	$(VENV)/bin/ruff check --fix .
