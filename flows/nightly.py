@@ -129,6 +129,7 @@ def nightly(
     ensemble_als_weight: float = DEFAULTS.ensemble_als_weight,
     ensemble_popularity_weight: float = DEFAULTS.ensemble_popularity_weight,
     ensemble_sample_users: int = DEFAULTS.ensemble_sample_users,
+    evaluate_users: int = DEFAULTS.evaluate_users,
     night_budget_s: float = DEFAULTS.night_budget_s,
     full_schedule: FullSchedule = DEFAULTS.full_schedule,
     warm_iterations: int = DEFAULTS.warm_iterations,

@@ -167,6 +167,15 @@ class RankConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class EvaluationConfig:
+    """How many users the evaluation scores: every evaluated user up to ``evaluate_users``,
+    a seeded sample of that many beyond (0: always every one; ``eval_mode: seed`` always
+    evaluates every user, as the notebook does)."""
+
+    evaluate_users: int = 50_000
+
+
+@dataclass(frozen=True, slots=True)
 class PipelineConfig:
     """Everything that decides a snapshot's content (besides the input and the code)."""
 
@@ -179,6 +188,7 @@ class PipelineConfig:
     ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
     rank: RankConfig = field(default_factory=RankConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     eval_protocol: EvalProtocol = "standard"
     model: ModelFamily = "ensemble"
 

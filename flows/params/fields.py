@@ -358,6 +358,16 @@ class NightlyParams(ModelParams, DataParams):
     ensemble_sample_users: int = Field(
         5000, ge=100, description="validation users the blend is chosen on"
     )
+    evaluate_users: int = Field(
+        50_000,
+        ge=0,
+        description=(
+            "evaluate every evaluated user up to this many, a seeded sample of this many "
+            "beyond (0: always every one; `eval_mode: seed` always evaluates every user); "
+            "_metrics.json's `uncertainty` gives each figure's user count and 95 % confidence "
+            "half-width"
+        ),
+    )
     night_budget_s: float = Field(
         120.0,
         gt=0,

@@ -46,24 +46,32 @@ from recsys_core.ranking.topk import contains
 from recsys_core.scoring.batch import ranked_lists
 
 EvalPart = Literal["validation", "test"]
+# The metrics' key holding each model table's user count and confidence half-widths.
+UNCERTAINTY = "uncertainty"
 # The evaluated users split once, seeded, into two halves: choices made on validation (the
 # ensemble's blend) see only the choice half; the reported and gated validation figures
 # (``standard`` protocol) come from the report half, never graded on the users that chose.
 HALVES_SEED = 20_26_12_02
+# Above this many evaluated users the standard protocol evaluates a seeded sample of them.
+SAMPLE_SEED = 7
 
 
-def report_half(n_users: int) -> np.ndarray:
-    """True for the evaluated users (in the view's order) whose validation figures are
-    reported; the others are the choice half. Half of them (rounded down), seeded.
+def report_half(users: np.ndarray) -> np.ndarray:
+    """True for the users (dense indices) whose validation figures are reported; the others
+    are the choice half. Decided per user by a seeded hash (SplitMix64's finaliser), so a
+    user is in the same half whichever subset of users a step looks at.
 
     Examples
     --------
-    >>> report_half(5).sum(), (report_half(5) == report_half(5)).all()
-    (np.int64(2), np.True_)
+    >>> half = report_half(np.arange(10_000))
+    >>> bool(4_800 < half.sum() < 5_200), bool((report_half(np.arange(10)) == half[:10]).all())
+    (True, True)
     """
-    mask = np.zeros(n_users, dtype=bool)
-    mask[np.random.default_rng(HALVES_SEED).permutation(n_users)[: n_users // 2]] = True
-    return mask
+    mixed = np.asarray(users, dtype=np.uint64) + np.uint64(HALVES_SEED)
+    mixed = (mixed ^ (mixed >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    mixed ^= mixed >> np.uint64(31)
+    return (mixed >> np.uint64(63)).astype(bool)
 
 
 # Metric tables each part produces: the model's and the popularity baseline's.
@@ -71,6 +79,23 @@ PART_TABLES: dict[EvalPart, tuple[str, str]] = {
     "validation": ("validation", "popularity_validation"),
     "test": ("test", "popularity"),
 }
+
+
+def _per_user(
+    items: np.ndarray, truth: sp.csr_matrix, k: int, all_users: bool
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Each per-user metric for these lists, and which users the means run over
+    (``all_users``: every row, empty parts counting 0; else rows with a non-empty truth)."""
+    hits = contains(truth, items)
+    n_relevant = np.diff(truth.indptr)
+    include = np.ones(len(n_relevant), dtype=bool) if all_users else n_relevant > 0
+    per_user = {
+        "recall": recall_at_k(hits, n_relevant),
+        "precision": precision_at_k(hits, k),
+        "map": average_precision_at_k(hits, n_relevant, k),
+        "ndcg": ndcg_at_k(hits, n_relevant, k),
+    }
+    return per_user, include
 
 
 def metric_table(
@@ -81,17 +106,23 @@ def metric_table(
     ``all_users``: the mean runs over every row (empty parts count 0), else over rows with
     a non-empty ``truth``.
     """
-    hits = contains(truth, items)
-    n_relevant = np.diff(truth.indptr)
-    include = None if all_users else n_relevant > 0
-    per_user = {
-        "recall": recall_at_k(hits, n_relevant),
-        "precision": precision_at_k(hits, k),
-        "map": average_precision_at_k(hits, n_relevant, k),
-        "ndcg": ndcg_at_k(hits, n_relevant, k),
-    }
+    per_user, include = _per_user(items, truth, k, all_users)
     table = {metric_key(name, k): mean_over(values, include) for name, values in per_user.items()}
     table[metric_key("coverage", k)] = item_coverage(items, n_items)
+    return table
+
+
+def metric_uncertainty(
+    items: np.ndarray, truth: sp.csr_matrix, k: int, all_users: bool
+) -> dict[str, float]:
+    """How many users a table's means run over and each mean's 95 % confidence half-width
+    (1.96 standard errors; coverage is not a mean over users and has none)."""
+    per_user, include = _per_user(items, truth, k, all_users)
+    users = int(include.sum())
+    table: dict[str, float] = {"users": users}
+    for name, values in per_user.items():
+        spread = float(values[include].std(ddof=1)) if users > 1 else 0.0
+        table[f"{metric_key(name, k)}_ci95"] = 1.96 * spread / max(users, 1) ** 0.5
     return table
 
 
@@ -110,9 +141,16 @@ class EvaluatedView:
     baseline: Model
 
 
-def evaluated_view(arrays: SplitArrays, protocol: EvalProtocol) -> EvaluatedView:
-    """:class:`EvaluatedView` of a split under ``protocol`` (:func:`eval_training_matrix`)."""
+def evaluated_view(
+    arrays: SplitArrays, protocol: EvalProtocol, max_users: int = 0
+) -> EvaluatedView:
+    """:class:`EvaluatedView` of a split under ``protocol`` (:func:`eval_training_matrix`):
+    every evaluated user, or (standard protocol, more than ``max_users`` > 0 of them) a
+    seeded sample of ``max_users``."""
     users = arrays.evaluated_users()
+    if max_users and protocol != "seed" and len(users) > max_users:
+        sample = np.random.default_rng(SAMPLE_SEED).choice(len(users), max_users, replace=False)
+        users = users[np.sort(sample)]
     model_users, model_train = eval_training_matrix(arrays, protocol)
     rows = np.searchsorted(model_users, users)
     truth: dict[EvalPart, sp.csr_matrix] = {
@@ -178,20 +216,24 @@ def metric_tables(
     # The baseline ranks by its family's rule, whatever popularity weight the model uses.
     popular_lists = model_lists(view, view.baseline, RankConfig(top_k=k), excludes)
     one_list = protocol == "seed"  # seed means run over every evaluated user
-    tables = {}
+    tables: dict[str, dict[str, float]] = {}
+    uncertainty: dict[str, dict[str, float]] = {}
     for part in which:
         model_name, popularity_name = PART_TABLES[part]
         # seed reproduces the notebook: every user, validation included.
         users = (
-            report_half(len(view.rows))
+            report_half(view.model_users[view.rows])
             if part == "validation" and not one_list
             else np.ones(len(view.rows), dtype=bool)
         )
         truth = view.truth[part][users]
         tables[model_name] = metric_table(lists[which[part]][users], truth, k, n_items, one_list)
+        uncertainty[model_name] = metric_uncertainty(lists[which[part]][users], truth, k, one_list)
         tables[popularity_name] = metric_table(
             popular_lists[which[part]][users], truth, k, n_items, one_list
         )
+    # Beside the metric tables, not in them: readers of a table see only metrics.
+    tables[UNCERTAINTY] = {"evaluated_users": len(view.rows), **uncertainty}  # type: ignore[dict-item]
     return tables
 
 
@@ -207,6 +249,7 @@ def evaluate(
     rank: RankConfig,
     protocol: EvalProtocol,
     parts: tuple[EvalPart, ...] = ("validation", "test"),
+    max_users: int = 0,
 ) -> dict[str, dict[str, float]]:
     """Metrics of the model and of the popularity baseline on the asked ``parts``.
 
@@ -214,7 +257,7 @@ def evaluate(
     ``validation`` / ``popularity_validation`` and ``test`` / ``popularity``. The same
     tables from user blocks: :func:`model_lists` per block, then :func:`metric_tables`.
     """
-    view = evaluated_view(arrays, protocol)
+    view = evaluated_view(arrays, protocol, max_users)
     check_model_users(view, model)
     exclusions = part_exclusions(view, protocol, parts)
     lists = model_lists(view, model, rank, exclusions[0])

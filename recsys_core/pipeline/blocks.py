@@ -123,10 +123,10 @@ def _model(path: str) -> Model:
 
 
 @once_per_process
-def _view(path: str, protocol: EvalProtocol) -> tuple[EvaluatedView, tuple]:
+def _view(path: str, protocol: EvalProtocol, max_users: int) -> tuple[EvaluatedView, tuple]:
     """The evaluated view and its exclusions (:func:`part_exclusions`), built once: the
     standard protocol's test exclusion is a sum over every evaluated user."""
-    view = evaluated_view(read_split(path), protocol)
+    view = evaluated_view(read_split(path), protocol, max_users)
     return view, part_exclusions(view, protocol, EVAL_PARTS)
 
 
@@ -154,9 +154,10 @@ def evaluate_block_step(
     config: RankConfig,
     protocol: EvalProtocol,
     block: tuple[int, int],
+    evaluate_users: int = 0,
 ) -> dict:
     """Block ``block = (index, count)`` of the evaluated users → the model's lists.npz."""
-    view, (excludes, _) = _view(Path(split_dir) / SPLIT_FILE, protocol)
+    view, (excludes, _) = _view(Path(split_dir) / SPLIT_FILE, protocol, evaluate_users)
     model = _model(Path(train_dir) / MODEL_FILE)
     check_model_users(view, model)
     start, stop = block_range(len(view.rows), block, config)
@@ -172,9 +173,10 @@ def evaluate_merge_step(
     block_dirs: list[str],
     config: RankConfig,
     protocol: EvalProtocol,
+    evaluate_users: int = 0,
 ) -> dict:
     """The blocks' lists, in order → the metrics the one-block ``evaluate`` step reports."""
-    view, exclusions = _view(Path(split_dir) / SPLIT_FILE, protocol)
+    view, exclusions = _view(Path(split_dir) / SPLIT_FILE, protocol, evaluate_users)
     parts = []
     for folder in block_dirs:
         with np.load(Path(folder) / LISTS_FILE, allow_pickle=False) as data:

@@ -182,7 +182,10 @@ def nightly_plan(
     results.update((yield from _models(configs, split_dir, weight_dir, "eval", results)))
     blocks = block_count(results["ingest"]["users"], user_blocks)
     evaluated = dict(
-        split_dir=split_dir, config=ranking_config(configs), protocol=configs.eval_protocol
+        split_dir=split_dir,
+        config=ranking_config(configs),
+        protocol=configs.eval_protocol,
+        evaluate_users=configs.evaluation.evaluate_users,
     )
     results["evaluate"] = yield from _in_blocks(
         "evaluate", blocks, {**evaluated, "train_dir": results["train-eval"]["dir"]}, evaluated

@@ -209,7 +209,7 @@ def blend_choose_step(
             view.popularity,
             top_k,
             config,
-            eligible=~report_half(len(view.rows)),
+            eligible=~report_half(view.model_users[view.rows]),
         )
 
     choice = choose(members)
@@ -258,12 +258,19 @@ def blend_step(
 
 
 def evaluate_step(
-    staging: Path, *, split_dir: str, train_dir: str, config: RankConfig, protocol: EvalProtocol
+    staging: Path,
+    *,
+    split_dir: str,
+    train_dir: str,
+    config: RankConfig,
+    protocol: EvalProtocol,
+    evaluate_users: int = 0,
 ) -> dict:
-    """Evaluation model + split → metrics (the model and the popularity baseline)."""
+    """Evaluation model + split → metrics (the model and the popularity baseline), on every
+    evaluated user or a seeded sample of ``evaluate_users``."""
     arrays = read_split(Path(split_dir) / SPLIT_FILE)
     model, _ = load_model(Path(train_dir) / MODEL_FILE)
-    return {"metrics": evaluate(arrays, model, config, protocol)}
+    return {"metrics": evaluate(arrays, model, config, protocol, max_users=evaluate_users)}
 
 
 def score_step(

@@ -35,7 +35,7 @@ def _factors(users):
 
 def test_standard_excludes_validation_from_the_test_list_and_skips_empty_parts(monkeypatch):
     # The rule under test, on both users (the report half is tested on its own below).
-    monkeypatch.setattr(protocol, "report_half", lambda n: np.ones(n, dtype=bool))
+    monkeypatch.setattr(protocol, "report_half", lambda users: np.ones(len(users), dtype=bool))
     metrics = evaluate(SPLIT, _factors([0, 1, 2]), RANK, "standard")
     # Validation: only user 0 has a part; its list [1, 2] finds item 1 at rank 1.
     assert metrics["validation"]["recall@2"] == 1.0
@@ -62,9 +62,11 @@ def test_seed_uses_one_list_and_counts_empty_parts_as_zero():
 
 def test_every_table_has_every_metric():
     metrics = evaluate(SPLIT, _factors([0, 1, 2]), RANK, "standard")
+    uncertainty = metrics.pop("uncertainty")
     assert set(metrics) == {"validation", "test", "popularity", "popularity_validation"}
     for table in metrics.values():
         assert set(table) == {"recall@2", "precision@2", "map@2", "ndcg@2", "coverage@2"}
+    assert set(uncertainty) == {"evaluated_users", "validation", "test"}
 
 
 def test_a_model_of_other_users_is_refused():
@@ -91,7 +93,7 @@ def test_standard_validation_figures_come_from_the_report_half_only():
     validation item unless the user is 2 mod 4 (list [0, 1], validation item 3): the
     reported recall is the hit rate of the report half, not of everyone."""
     split = _many_users_split()
-    half = report_half(40)
+    half = report_half(np.arange(40))
     hits = np.arange(40) % 4 != 2
     metrics = evaluate(split, _factors(list(range(40))), RANK, "standard")
     assert metrics["validation"]["recall@2"] == pytest.approx(hits[half].mean())
@@ -115,7 +117,7 @@ def test_the_blend_is_chosen_on_the_choice_half_only(monkeypatch):
     monkeypatch.setattr(blend_choice, "candidate_table", capture)
     n = 1000
     truth = sp.csr_matrix(np.ones((n, 1), dtype=np.float32))
-    choice_half = ~report_half(n)
+    choice_half = ~report_half(np.arange(n))
     with pytest.raises(StopIteration):
         blend_choice.choose_blend(
             [],
@@ -129,4 +131,30 @@ def test_the_blend_is_chosen_on_the_choice_half_only(monkeypatch):
             eligible=choice_half,
         )
     assert len(seen_rows[0]) == 400 and choice_half[seen_rows[0]].all()
-    assert report_half(n).sum() == n // 2 and not (report_half(n) & choice_half).any()
+    assert 0.4 * n < report_half(np.arange(n)).sum() < 0.6 * n
+
+
+def test_each_figure_has_its_user_count_and_confidence_half_width():
+    """Recall per user is 1 (users 0, 1, 3 mod 4) or 0 (2 mod 4): the half-width is 1.96
+    standard errors of those values over the users the mean ran over."""
+    split = _many_users_split()
+    metrics = evaluate(split, _factors(list(range(40))), RANK, "standard")
+    hits = (np.arange(40) % 4 != 2)[report_half(np.arange(40))].astype(float)
+    validation = metrics["uncertainty"]["validation"]
+    assert validation["users"] == len(hits)
+    expected = 1.96 * hits.std(ddof=1) / np.sqrt(len(hits))
+    assert validation["recall@2_ci95"] == pytest.approx(expected)
+    assert metrics["uncertainty"]["test"]["users"] == 40
+
+
+def test_more_users_than_evaluate_users_are_sampled_with_a_seed():
+    split = _many_users_split(400)
+    model = _factors(list(range(400)))
+    sampled = evaluate(split, model, RANK, "standard", max_users=100)
+    assert sampled["uncertainty"]["evaluated_users"] == 100
+    assert sampled["uncertainty"]["test"]["users"] == 100
+    assert sampled == evaluate(split, model, RANK, "standard", max_users=100)  # seeded
+    everyone = evaluate(split, model, RANK, "standard", max_users=1000)
+    assert everyone["uncertainty"]["evaluated_users"] == 400
+    seed = evaluate(split, model, RANK, "seed", max_users=100)  # the notebook: every user
+    assert seed["uncertainty"]["evaluated_users"] == 400

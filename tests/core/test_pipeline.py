@@ -93,3 +93,19 @@ def test_too_many_bad_rows_leave_the_rejected_rows_where_the_error_says(tmp_path
     assert rejected["line"] == [3] and rejected["column"] == ["Event"]
     assert named.startswith(str(tmp_path / "work" / "ingest" / "rejected-"))
     assert not (tmp_path / "out").exists()
+
+
+def test_evaluate_users_samples_the_evaluation_alike_in_one_block_and_three(
+    synthetic_adjacency, tmp_path
+):
+    from recsys_core.config import EvaluationConfig
+
+    configs = replace(SMALL, model="als", evaluation=EvaluationConfig(evaluate_users=100))
+    whole = LocalRunner(tmp_path / "work").run_plan(
+        nightly_plan(configs, synthetic_adjacency, tmp_path / "work")
+    )
+    assert whole["evaluate"]["metrics"]["uncertainty"]["evaluated_users"] == 100
+    blocks = LocalRunner(tmp_path / "work").run_plan(
+        nightly_plan(configs, synthetic_adjacency, tmp_path / "work", user_blocks=3)
+    )
+    assert blocks["evaluate"]["metrics"] == whole["evaluate"]["metrics"]

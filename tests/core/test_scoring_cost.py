@@ -107,7 +107,9 @@ def test_the_nightly_chooses_its_blend_on_the_choice_half(
     synthetic_adjacency, tmp_path, monkeypatch
 ):
     """The step hands the choice only the users whose figures are not reported."""
-    from recsys_core.evaluation.protocol import report_half
+    from recsys_core.data.matrices import read_split
+    from recsys_core.evaluation.protocol import evaluated_view, report_half
+    from recsys_core.io.workdir import SPLIT_FILE
 
     calls = []
     real = steps.choose_blend
@@ -119,9 +121,10 @@ def test_the_nightly_chooses_its_blend_on_the_choice_half(
     monkeypatch.setattr(steps, "choose_blend", recording)
     result = _nightly(synthetic_adjacency, tmp_path, SMALL)
     assert calls and all(eligible is not None for eligible in calls)
-    n_evaluated = len(calls[0])
-    np.testing.assert_array_equal(calls[0], ~report_half(n_evaluated))
-    assert result["blend-choose"]["sample_users"] <= (~report_half(n_evaluated)).sum()
+    view = evaluated_view(read_split(Path(result["split"]["dir"]) / SPLIT_FILE), "standard")
+    users = view.model_users[view.rows]
+    np.testing.assert_array_equal(calls[0], ~report_half(users))
+    assert result["blend-choose"]["sample_users"] <= (~report_half(users)).sum()
 
 
 @pytest.mark.parametrize("name", BLEND_MEMBERS)

@@ -120,7 +120,8 @@ def test_selection_reads_validation_only(tuned):
     ]
     tested = [metrics for metrics in summaries if "test" in metrics]
     assert len(summaries) == len(rows) + 1 and len(tested) == 1
-    assert set(tested[0]) == {"test", "popularity"}
+    assert set(tested[0]) == {"test", "popularity", "uncertainty"}
+    assert set(tested[0]["uncertainty"]) == {"evaluated_users", "test"}
     best = max(range(len(rows)), key=lambda i: rows[i]["ndcg@5"])
     assert outcome["best"] == best == best_trial(rows, "ndcg@5")
     assert set(outcome["test"]) == {"recall@5", "precision@5", "map@5", "ndcg@5", "coverage@5"}
