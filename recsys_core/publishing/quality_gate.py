@@ -11,7 +11,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from recsys_core.io.storage import Store
-from recsys_core.publishing.snapshot import latest_snapshot, read_metrics
+from recsys_core.publishing.snapshot import (
+    SnapshotError,
+    latest_snapshot,
+    read_verified_metrics,
+)
 
 GATE_METRIC = "ndcg"
 
@@ -58,10 +62,12 @@ def judge(
     max_metric_drop: float,
     previous_metrics: dict | None = None,
     previous_snapshot: str | None = None,
+    previous_untrusted: str | None = None,
 ) -> Verdict:
     """Judge a run's metrics: model above popularity, and no drop beyond ``max_metric_drop``
     (a fraction) against the previous snapshot's validation figure. A check that cannot be
-    made (no previous snapshot, or one without this run's figure) is named in ``skipped``."""
+    made (no previous snapshot, one without this run's figure, or one whose metrics do not
+    verify: ``previous_untrusted`` says why) is named in ``skipped``."""
     key = _gate_key(metrics["validation"])
     model = float(metrics["validation"][key])
     popularity = metrics.get("popularity_validation", {}).get(key)
@@ -76,6 +82,8 @@ def judge(
         )
     if previous_snapshot is None:
         skipped.append("drop check: no snapshot was published before")
+    elif previous_untrusted is not None:
+        skipped.append(f"drop check: {previous_snapshot} is not trusted ({previous_untrusted})")
     elif previous is None:
         skipped.append(
             f"drop check: {previous_snapshot} has no validation {key} (published with "
@@ -102,5 +110,10 @@ def judge(
 def judge_against_latest(output: Store, metrics: dict, max_metric_drop: float) -> Verdict:
     """:func:`judge` against the snapshot ``_LATEST`` names (when there is one)."""
     latest = latest_snapshot(output)
-    previous = read_metrics(latest) if latest else None
-    return judge(metrics, max_metric_drop, previous, latest)
+    previous, untrusted = None, None
+    if latest:
+        try:
+            previous = read_verified_metrics(latest)
+        except (SnapshotError, ValueError) as exc:  # a changed or unreadable _metrics.json
+            untrusted = str(exc)
+    return judge(metrics, max_metric_drop, previous, latest, untrusted)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 import json
 import logging
 from collections.abc import Iterable
@@ -129,6 +130,21 @@ def read_metrics(folder: str | Path | Store) -> dict:
     store = as_store(folder)
     layout = _require_layout(store)
     return json.loads(store.read_bytes(layout.metrics))
+
+
+def read_verified_metrics(folder: str | Path | Store) -> dict:
+    """A published snapshot's metrics, only if the bytes read are the ones its manifest
+    lists (sha256); a SnapshotError that says why otherwise."""
+    store = as_store(folder)
+    layout = _require_layout(store)
+    manifest = json.loads(store.read_bytes(layout.manifest))
+    expected = manifest.get("files", {}).get(layout.metrics)
+    if expected is None:
+        raise SnapshotError(f"{store.uri(layout.metrics)}: not listed in the manifest")
+    data = store.read_bytes(layout.metrics)
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise SnapshotError(f"{store.uri(layout.metrics)}: sha256 differs from the manifest")
+    return json.loads(data)
 
 
 def model_file(folder: str | Path | Store) -> str:

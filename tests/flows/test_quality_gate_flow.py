@@ -24,11 +24,9 @@ def test_a_drop_is_refused_kept_aside_and_forced_on_request(
     first = read_manifest(out / "dt=2026-11-19")
     assert first["quality_gate"]["passed"] and not first["quality_gate"]["forced"]
     assert first["quality_gate"]["skipped"] == ["drop check: no snapshot was published before"]
-    # Make yesterday look far better than any model can be: tonight's is a >20 % drop.
-    metrics_file = out / "dt=2026-11-19" / "_metrics.json"
-    metrics = json.loads(metrics_file.read_text())
-    metrics["validation"]["ndcg@5"] = 0.99
-    metrics_file.write_text(json.dumps(metrics))
+    # Make yesterday look far better than any model can be (its manifest rewritten to
+    # match, as if it had been published so): tonight's is a >20 % drop.
+    _rewrite_metrics(out / "dt=2026-11-19", 0.99, manifest_too=True)
 
     tonight = {**base, "run_date": "2026-11-20"}
     capsys.readouterr()
@@ -54,3 +52,31 @@ def test_a_drop_is_refused_kept_aside_and_forced_on_request(
 
     artifacts = {a.key: a for a in asyncio.run(gate_artifact())}
     assert "**Quality gate: forced**" in artifacts["quality-gate"].data
+
+    # A previous _metrics.json changed after publishing (its manifest not) is not trusted:
+    # the drop check is named as skipped, with the reason, and the night publishes.
+    _rewrite_metrics(out / "dt=2026-11-20", 0.99, manifest_too=False)
+    assert main(["--params", json.dumps({**base, "run_date": "2026-11-21"})]) == 0
+    gate = read_manifest(out / "dt=2026-11-21")["quality_gate"]
+    assert gate["passed"] and gate["previous"] is None
+    [skipped] = gate["skipped"]
+    assert skipped.startswith(f"drop check: {out / 'dt=2026-11-20'} is not trusted (")
+    assert "_metrics.json: sha256 differs from the manifest" in skipped
+
+
+def _rewrite_metrics(snapshot, ndcg: float, manifest_too: bool) -> None:
+    """Set a published snapshot's validation ndcg@5; with ``manifest_too`` its manifest's
+    sha256 and size follow, as if it had been published with that figure."""
+    import hashlib
+
+    metrics_file = snapshot / "_metrics.json"
+    metrics = json.loads(metrics_file.read_text())
+    metrics["validation"]["ndcg@5"] = ndcg
+    data = json.dumps(metrics).encode()
+    metrics_file.write_bytes(data)
+    if manifest_too:
+        manifest_file = snapshot / "_manifest.json"
+        manifest = json.loads(manifest_file.read_text())
+        manifest["files"]["_metrics.json"] = hashlib.sha256(data).hexdigest()
+        manifest["sizes"]["_metrics.json"] = len(data)
+        manifest_file.write_text(json.dumps(manifest))
