@@ -7,19 +7,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from flows.params.fields import DEFAULTS, MODEL_KNOBS, NightlyParams
+from recsys_core.models.registry import knobs_in_effect
 
 
 def apply_best(
     params: NightlyParams, best: Mapping[str, Any], source: str
 ) -> tuple[NightlyParams, dict[str, str]]:
     """``params`` with the model knobs a tuning run chose, where no explicit value was
-    given; and where each knob came from (``explicit``, ``source`` or ``default``).
+    given; and where each knob that changes the run's lists came from (``explicit``,
+    ``source`` or ``default``). A knob the run's model does not use (ALS's popularity
+    weight under the ensemble, whose blend has its own) is neither applied nor listed.
 
     A knob counts as explicit when it differs from its default.
     """
     chosen = best.get("params", {})
     update, origin = {}, {}
-    for knob in MODEL_KNOBS:
+    used = knobs_in_effect(params.model)
+    for knob in (knob for knob in MODEL_KNOBS if knob in used):
         if getattr(params, knob) != getattr(DEFAULTS, knob):
             origin[knob] = "explicit"
         elif knob in chosen:

@@ -502,8 +502,8 @@ class NightlyParams(ModelParams, DataParams):
 class TuneParams(ModelParams, DataParams):
     """Every knob of a tuning run: the data, the base model and the search."""
 
-    # How public benchmark splits are made (a seeded random 70/10/20 per user).
-    split_strategy: SplitStrategy = "random_ratio"
+    # split_strategy: the nightly's own (the knobs are tuned on the split they serve on);
+    # `random_ratio` is how public benchmark splits are made, when asked for.
     search_space: Mapping[str, list[Any]] = Field(default_factory=lambda: dict(DEFAULT_SPACE))
     search: SearchMethod = "grid"
     n_trials: int | None = Field(None, ge=1)

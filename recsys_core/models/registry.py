@@ -52,6 +52,8 @@ class Family:
       work (``sweeps``: one ``fit_sweeps`` per chain of trials that differ only in
       ``sweeps_knob``, the model saved at every count asked for; ``shared_fit``: one fit
       per :attr:`fit_knobs`, the rest applied by :attr:`with_knobs`);
+    - ``ranking_knobs``: the knobs of its own ranking rule (its popularity weight), which
+      a blend's own popularity term replaces;
     - ``simplified``: the model without optional costly extras (a graph filter's
       sharpening), which the blend choice also tries;
     - ``stand_in(user_items, config, model_users)``: a model of the fitted one's shapes,
@@ -76,6 +78,7 @@ class Family:
     sweeps_knob: str | None = None
     fit_knobs: Callable[[Any], Any] | None = None
     with_knobs: Callable[[Model, Any], Model] | None = None
+    ranking_knobs: tuple[str, ...] = ()
     simplified: Callable[[Model], Model] = _same
     stand_in: Callable[[sp.csr_matrix, Any, np.ndarray], Model] | None = None
 
@@ -106,6 +109,7 @@ FAMILIES: Mapping[str, Family] = {
             tuning="sweeps",
             fit_sweeps=als.fit_sweeps,
             sweeps_knob="iterations",
+            ranking_knobs=RANK_KNOBS,
             stand_in=als.stand_in,
         ),
         Family(
@@ -127,6 +131,7 @@ FAMILIES: Mapping[str, Family] = {
             fit_knobs=graph_filter.fit_knobs,
             with_knobs=graph_filter.with_knobs,
             simplified=graph_filter.without_sharpening,
+            ranking_knobs=("gf_popularity_weight",),
             stand_in=graph_filter.stand_in,
         ),
         Family(
@@ -158,6 +163,7 @@ FAMILIES: Mapping[str, Family] = {
             tuning="shared_fit",
             fit_knobs=chebyshev_filter.fit_knobs,
             with_knobs=chebyshev_filter.with_knobs,
+            ranking_knobs=("cheby_popularity_weight",),
             stand_in=chebyshev_filter.stand_in,
         ),
         Family(
@@ -192,6 +198,21 @@ def blend_members(config: EnsembleConfig) -> tuple[str, ...]:
     """The families an ensemble fits for evaluation: every candidate of a chosen blend, or
     a fixed blend's two."""
     return BLEND_MEMBERS if config.ensemble_choose else FIXED_BLEND_MEMBERS
+
+
+def knobs_in_effect(name: str) -> frozenset[str]:
+    """The knobs that change family ``name``'s lists: its own, or for the ensemble each
+    candidate member's except its ranking rule's (the blend's popularity term replaces
+    those)."""
+    entry = family(name)
+    if entry.fit is not None:
+        return frozenset(entry.knobs)
+    return frozenset(
+        knob
+        for member in BLEND_MEMBERS
+        for knob in family(member).knobs
+        if knob not in family(member).ranking_knobs
+    )
 
 
 def family(name: str) -> Family:

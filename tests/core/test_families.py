@@ -142,3 +142,13 @@ def test_fingerprint_ignores_the_settings_of_families_the_run_does_not_use():
     popular = replace(base, model="popularity")
     other_gf = replace(popular, graph_filter=GraphFilterConfig(gf_rank=3), als=ALSConfig(factors=3))
     assert fingerprint("sha", popular) == fingerprint("sha", other_gf)
+
+
+def test_the_knobs_in_effect_are_a_family_s_own_or_its_members_but_their_ranking():
+    from recsys_core.models.registry import knobs_in_effect
+
+    assert knobs_in_effect("als") == set(family("als").knobs)
+    blend = knobs_in_effect("ensemble")
+    assert {"factors", "alpha", "gf_rank", "cheby_order"} <= blend
+    assert not {"popularity_weight", "gf_popularity_weight", "cheby_popularity_weight"} & blend
+    assert knobs_in_effect("popularity") == set()

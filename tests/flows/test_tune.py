@@ -6,7 +6,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from flows.params import TuneParams, signature_drift
+from flows.params import NightlyParams, TuneParams, signature_drift
 
 SPACE = {"factors": [8], "iterations": [2, 4], "alpha": [3.0, 10.0]}
 SMALL = {"top_k": 10, "run_date": "2026-11-20", "metric": "ndcg@10", "search_space": SPACE}
@@ -36,7 +36,8 @@ def test_outputs_and_provenance(tuned):
     assert (folder / "leaderboard.png").read_bytes()[:4] == b"\x89PNG"
     best = json.loads((out / "_tuning" / "best_params.json").read_text())
     assert best["metric"] == "ndcg@10" and best["search_space"] == SPACE
-    assert best["split"]["split_strategy"] == "random_ratio"
+    # Tuned on the split the nightly serves on, unless told otherwise.
+    assert best["split"]["split_strategy"] == NightlyParams().split_strategy
     assert best["params"]["iterations"] in (2, 4) and len(best["input_sha256"]) == 64
     assert set(best["test"]) >= {"ndcg@10", "recall@10"}
 
@@ -69,6 +70,9 @@ def test_nightly_params_from_best_records_where_each_knob_came_from(tuned, synth
     assert sources["alpha"].endswith("best_params.json")
     assert manifest["params"]["alpha"] == best["alpha"]
     assert manifest["params"]["iterations"] == best["iterations"]
+    # The default model is the ensemble: its blend has its own popularity term, so ALS's
+    # popularity_weight takes no effect and is neither applied nor credited.
+    assert "popularity_weight" not in sources
     assert result["status"] == "published"
 
 
