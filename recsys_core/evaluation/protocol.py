@@ -141,16 +141,22 @@ class EvaluatedView:
     baseline: Model
 
 
+def evaluation_sample(users: np.ndarray, protocol: EvalProtocol, max_users: int) -> np.ndarray:
+    """The evaluated users the evaluation scores: all of them, or (standard protocol, more
+    than ``max_users`` > 0) a seeded sample of ``max_users``, in their order."""
+    if not max_users or protocol == "seed" or len(users) <= max_users:
+        return users
+    sample = np.random.default_rng(SAMPLE_SEED).choice(len(users), max_users, replace=False)
+    return users[np.sort(sample)]
+
+
 def evaluated_view(
     arrays: SplitArrays, protocol: EvalProtocol, max_users: int = 0
 ) -> EvaluatedView:
     """:class:`EvaluatedView` of a split under ``protocol`` (:func:`eval_training_matrix`):
     every evaluated user, or (standard protocol, more than ``max_users`` > 0 of them) a
     seeded sample of ``max_users``."""
-    users = arrays.evaluated_users()
-    if max_users and protocol != "seed" and len(users) > max_users:
-        sample = np.random.default_rng(SAMPLE_SEED).choice(len(users), max_users, replace=False)
-        users = users[np.sort(sample)]
+    users = evaluation_sample(arrays.evaluated_users(), protocol, max_users)
     model_users, model_train = eval_training_matrix(arrays, protocol)
     rows = np.searchsorted(model_users, users)
     truth: dict[EvalPart, sp.csr_matrix] = {

@@ -67,8 +67,9 @@ def _models(
     done: dict[str, dict] = {}
     # At eval, only the candidates within the night's budget are fitted; at full, only the
     # members the choice kept.
-    members = list(_kept(results["blend-choose"])) if matrix == "full" else []
-    if matrix == "eval":
+    if matrix == "full":
+        members = list(_kept(results["blend-choose"]))
+    else:
         members = list(blend_members(configs.ensemble))
         if configs.ensemble.ensemble_choose:
             done["blend-budget"] = yield StepCall(
@@ -79,6 +80,7 @@ def _models(
                     configs={name: family(name).config(configs) for name in members},
                     budget_s=configs.ensemble.night_budget_s,
                     protocol=configs.eval_protocol,
+                    evaluate_users=configs.evaluation.evaluate_users,
                 ),
             )
             members = done["blend-budget"]["kept"]

@@ -37,7 +37,12 @@ from recsys_core.data.matrices import (
 from recsys_core.data.splitting import split_interactions
 from recsys_core.data.weighting import confidence
 from recsys_core.errors import InputError
-from recsys_core.evaluation.protocol import evaluate, evaluated_view, report_half
+from recsys_core.evaluation.protocol import (
+    evaluate,
+    evaluated_view,
+    evaluation_sample,
+    report_half,
+)
 from recsys_core.io.canonical import read_canonical
 from recsys_core.io.ingest import ingest
 from recsys_core.io.workdir import (
@@ -160,14 +165,17 @@ def blend_budget_step(
     configs: Mapping[str, Any],
     budget_s: float,
     protocol: EvalProtocol,
+    evaluate_users: int = 0,
 ) -> dict:
     """Which candidate families (family → its evaluation settings) fit the night's budget:
     each one's stand-in (the fitted model's shapes, nothing fitted) is timed on evaluated
-    users and extrapolated to evaluate's and score's users, before any family is fitted."""
+    users and extrapolated to evaluate's (``evaluate_users`` at most) and score's users,
+    before any family is fitted."""
     arrays = read_split(Path(split_dir) / SPLIT_FILE)
+    evaluated = len(evaluation_sample(arrays.evaluated_users(), protocol, evaluate_users))
     view = evaluated_view(arrays, protocol)
     model_users, user_items = read_confidence(weight_dir, "eval")
-    scored_users = len(view.rows) + arrays.n_users  # evaluate's users, then score's
+    scored_users = evaluated + arrays.n_users  # evaluate's users, then score's
     costs = {
         name: scoring_cost(
             family(name).stand_in(user_items, config, model_users), view.rows, scored_users

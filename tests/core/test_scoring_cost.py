@@ -137,3 +137,24 @@ def test_a_stand_in_has_the_fitted_model_s_shapes(name):
     assert {key: np.shape(value) for key, value in stand_in.items()} == {
         key: np.shape(value) for key, value in fitted.items()
     }
+
+
+def test_the_budget_counts_the_users_evaluate_will_score(
+    synthetic_adjacency, tmp_path, monkeypatch
+):
+    """With evaluate_users below the evaluated users, evaluate scores only that sample."""
+    from recsys_core.config import EvaluationConfig
+
+    seen = []
+
+    def counting(model, rows, users):
+        seen.append((len(rows), users))
+        return {"predicted_s": 0.0}
+
+    monkeypatch.setattr(steps, "scoring_cost", counting)
+    configs = replace(SMALL, evaluation=EvaluationConfig(evaluate_users=100))
+    result = _nightly(synthetic_adjacency, tmp_path, configs)
+    n_users = result["ingest"]["users"]
+    evaluated_rows = seen[0][0]
+    assert evaluated_rows > 100  # the stand-ins are timed on the whole view
+    assert {users for _, users in seen} == {100 + n_users}
