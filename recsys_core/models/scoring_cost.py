@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from recsys_core.models.base import Model
-from recsys_core.ranking.tiles import chunk_layout
+from recsys_core.ranking.tiles import chunk_layout, tile_rows
 
 # Users timed per member: enough to amortise a block's fixed costs (a filter's chunk of
 # 128 signals), few enough that a family too slow for the night costs seconds to find out.
@@ -28,10 +28,12 @@ PROBE_REPEATS = 2
 
 
 def scoring_cost(model: Model, rows: np.ndarray, users_to_score: int) -> dict[str, float]:
-    """Seconds per user of ``model``'s block scorer on (up to) :data:`PROBE_USERS` of the
+    """Seconds per user of ``model``'s block scorer on (up to) :data:`PROBE_USERS` (fewer
+    on a catalogue too wide for that many in one tile) of the
     model rows ``rows`` (best of :data:`PROBE_REPEATS`), and the prediction for
     ``users_to_score`` users (the scorer's set-up counted twice: evaluate's and score's)."""
-    probe = rows[: min(PROBE_USERS, len(rows))]
+    # The ranker's tile cap keeps the probe's buffer as small as a scoring call's.
+    probe = rows[: min(tile_rows(PROBE_USERS, model.n_items), len(rows))]
     width, chunks = chunk_layout(model.n_items)  # the padded width scorers write into
     out = np.empty((len(probe), width * chunks), dtype=np.float32)
     started = time.perf_counter()
