@@ -110,11 +110,19 @@ def test_the_readme_sql_blocks_run_in_duckdb(published, monkeypatch):
 def test_make_run_publishes_the_sample(tmp_path):
     """``make run`` as the README's first line gives it, publishing into a temp folder."""
     import json
+    import os
     import subprocess
 
     params = json.dumps({"output_dir": str(tmp_path / "out")})
+    # As a user types it, not as a sub-make of `make test` (which prints directory lines).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     done = subprocess.run(
-        ["make", "run", f"PARAMS={params}"], cwd=ROOT, capture_output=True, text=True, timeout=600
+        ["make", "run", f"PARAMS={params}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1].startswith(str(tmp_path / "out" / "dt="))

@@ -25,8 +25,9 @@ from tests.conftest import ROOT
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 SMALL = {"factors": 8, "iterations": 3, "top_k": 5}
 # Every step but publish is reused on the second run (the default model, an ensemble, adds
-# blend-choose, blend and a fit per member). Task runs are named ``step[label]``.
+# blend-budget, blend-choose, blend and a fit per member). Task runs are named ``step[label]``.
 CACHED_STEPS = {
+    "blend-budget",
     "ingest",
     "split",
     "weight",
