@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from benchmarks.measure import measure, run_with_peak_rss
+from benchmarks.measure import GOWALLA, ROOT, measure, run_with_peak_rss
 from flows.params import NightlyParams
 from recsys_core.columns import Parts
 from recsys_core.data.matrices import eval_training_matrix, read_split
@@ -40,8 +40,6 @@ from recsys_core.pipeline.execute import LocalRunner, run_step
 from recsys_core.pipeline.nightly import nightly_plan
 from recsys_core.reporting import format_table
 
-ROOT = Path(__file__).resolve().parents[1]
-GOWALLA = ROOT.parent / "shared" / "data" / "gowalla" / "train.txt"
 SEED_000 = dict(
     factors=256,
     regularization=0.02,

@@ -18,10 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.bench import run_flow
+from benchmarks.measure import GOWALLA, save_result
 from flows.params import NightlyParams
 
-RESULTS = Path(__file__).resolve().parent / "results"
-DEFAULT_INPUT = Path(__file__).resolve().parents[2] / "shared" / "data" / "gowalla" / "train.txt"
 EVERY_FAMILY_FITS = 3600.0
 
 
@@ -48,7 +47,7 @@ def night(input_path: Path, work: Path, params: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--input", type=Path, default=DEFAULT_INPUT)
+    parser.add_argument("--input", type=Path, default=GOWALLA)
     args = parser.parse_args(argv)
     result = {
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
@@ -62,9 +61,7 @@ def main(argv: list[str] | None = None) -> dict:
         every = {"night_budget_s": EVERY_FAMILY_FITS}
         result["every_family"] = night(args.input, Path(tmp) / "every", every)
         print(json.dumps(result["every_family"], indent=1), flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
-    (RESULTS / f"blend-budget-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {save_result('blend-budget', result)}")
     return result
 
 

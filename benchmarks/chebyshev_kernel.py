@@ -20,14 +20,12 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from benchmarks.measure import GOWALLA, save_result
 from recsys_core.io.adjacency import read_adjacency
 from recsys_core.models.chebyshev_filter import SIGNAL_CHUNK, chebyshev_coefficients
 from recsys_core.models.chebyshev_kernel import Recurrence
 from recsys_core.models.graph_filter import normalised_matrix
 from recsys_core.ranking.tiles import compute_threads
-
-DEFAULT_INPUT = Path(__file__).resolve().parents[1] / ".." / "shared/data/gowalla/train.txt"
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def scipy_recurrence(normalised: sp.csr_matrix, signals: np.ndarray, coefficients) -> np.ndarray:
@@ -63,7 +61,7 @@ def _timed(filter_chunk, signals: list[np.ndarray], repeats: int) -> tuple[float
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--input", type=Path, default=DEFAULT_INPUT)
+    parser.add_argument("--input", type=Path, default=GOWALLA)
     parser.add_argument("--users", type=int, default=2048)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--order", type=int, default=8)
@@ -109,9 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
         "max_relative_difference": error,
     }
     print(json.dumps(result, indent=2))
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
-    (RESULTS / f"chebyshev-kernel-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {save_result('chebyshev-kernel', result)}")
     return result
 
 

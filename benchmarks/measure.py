@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+ROOT = Path(__file__).resolve().parents[1]
+# The real log the benchmarks measure on, beside the repository (../shared).
+GOWALLA = ROOT.parent / "shared" / "data" / "gowalla" / "train.txt"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def save_result(prefix: str, result: dict) -> Path:
+    """``result`` as ``benchmarks/results/<prefix>-<UTC time>.json``; returns its path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{prefix}-{time.strftime('%Y-%m-%dT%H%M%SZ', time.gmtime())}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return path
 
 
 def rss_mb() -> float:

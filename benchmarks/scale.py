@@ -27,7 +27,6 @@ import os
 import platform
 import sys
 import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,8 +34,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
-from benchmarks.bench import ROOT, core_steps, progress, run_flow
-from benchmarks.measure import measure
+from benchmarks.bench import core_steps, progress, run_flow
+from benchmarks.measure import measure, save_result
 from flows.params import NightlyParams
 from recsys_core.data.synthetic import gowalla_like_pairs, write_adjacency
 from recsys_core.io.workdir import FULL_MATRIX_FILE, MODEL_FILE, RECOMMENDATIONS_FILE
@@ -45,7 +44,6 @@ from recsys_core.models.registry import load_model
 from recsys_core.pipeline.execute import run_step
 from recsys_core.ranking.topk import top_k_scored
 
-RESULTS = ROOT / "benchmarks" / "results"
 # Where a run's fitted graph filter is, by model (the ensemble may have dropped it from
 # the serving fit: then its evaluation fit is as good for timing).
 GF_DIRS = {
@@ -154,10 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             local = Path(dirs["score"]) / RECOMMENDATIONS_FILE
             results["dask"].update(compare_tables(published, local))
             progress(f"dask: {json.dumps(on_dask)}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y-%m-%dT%H%M%SZ", time.gmtime())
-    path = RESULTS / f"scale-{args.scale:g}x-{stamp}.json"
-    path.write_text(json.dumps(results, indent=2) + "\n")
+    path = save_result(f"scale-{args.scale:g}x", results)
     print(json.dumps(results, indent=2))
     print(f"wrote {path}")
     return 0

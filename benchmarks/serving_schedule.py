@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from benchmarks.measure import measure
+from benchmarks.measure import GOWALLA, ROOT, measure
 from flows.params import NightlyParams
 from recsys_core.data.matrices import eval_training_matrix, read_split
 from recsys_core.data.synthetic import synthetic_pairs, write_adjacency
@@ -34,8 +34,6 @@ from recsys_core.pipeline.execute import LocalRunner
 from recsys_core.pipeline.inputs import input_checksum
 from recsys_core.reporting import format_table
 
-ROOT = Path(__file__).resolve().parents[1]
-GOWALLA = ROOT.parent / "shared" / "data" / "gowalla" / "train.txt"
 WARM_SWEEPS = (5, 10, 15)
 
 

@@ -140,6 +140,11 @@ class EvaluatedView:
     popularity: np.ndarray
     baseline: Model
 
+    @property
+    def users(self) -> np.ndarray:
+        """The evaluated users' dense indices, in the view's order."""
+        return self.model_users[self.rows]
+
 
 def evaluation_sample(users: np.ndarray, protocol: EvalProtocol, max_users: int) -> np.ndarray:
     """The evaluated users the evaluation scores: all of them, or (standard protocol, more
@@ -228,7 +233,7 @@ def metric_tables(
         model_name, popularity_name = PART_TABLES[part]
         # seed reproduces the notebook: every user, validation included.
         users = (
-            report_half(view.model_users[view.rows])
+            report_half(view.users)
             if part == "validation" and not one_list
             else np.ones(len(view.rows), dtype=bool)
         )

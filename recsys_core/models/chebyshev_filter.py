@@ -31,12 +31,14 @@ from recsys_core.models.base import Arrays, MemberLoader, family_array
 from recsys_core.models.chebyshev_kernel import Recurrence
 from recsys_core.models.graph_filter import (
     SignalFilter,
+    binary_pattern,
     filter_scorer,
     filter_similar_items,
     normalised_matrix,
     pattern_arrays,
     pattern_from_arrays,
     randomized_svd,
+    stand_in_vectors,
 )
 from recsys_core.ranking.scorer import BlockScorer
 
@@ -189,20 +191,12 @@ def fit(
     """ "Fit" on a users × items matrix (its non-zero pattern counts as 1): the SVD of R̃
     for the ideal low-pass (skipped when its weight is 0) and the K + 1 coefficients."""
     started = time.perf_counter()
-    binary = user_items.tocsr().astype(np.float32, copy=True)
-    binary.data[:] = 1.0
+    binary = binary_pattern(user_items)
     right = np.zeros((binary.shape[1], 0), np.float32)
     if config.cheby_ideal_weight and config.cheby_ideal_rank:
         normalised, _ = normalised_matrix(binary)
         _, right = randomized_svd(normalised, config.cheby_ideal_rank, seed=config.random_state)
-    model = ChebyshevFilter(
-        binary,
-        chebyshev_coefficients(config.cheby_order, config.cheby_flatness),
-        right,
-        config.cheby_ideal_weight,
-        config.cheby_degree_power,
-        np.asarray(model_users),
-    )
+    model = _chebyshev_filter(binary, right, config, model_users)
     log.info(
         "chebyshev filter: order %d, rank-%d ideal pass of %s in %.1fs",
         config.cheby_order,
@@ -218,10 +212,18 @@ def stand_in(
 ) -> ChebyshevFilter:
     """The filter with random singular vectors in place of its SVD: it scores as fast as
     the fitted one, for the night's budget to time before anything is fitted."""
-    binary = user_items.tocsr().astype(np.float32, copy=True)
-    binary.data[:] = 1.0
+    binary = binary_pattern(user_items)
     rank = min(config.cheby_ideal_rank, *binary.shape) if config.cheby_ideal_weight else 0
-    right = np.random.default_rng(0).standard_normal((binary.shape[1], rank), dtype=np.float32)
+    return _chebyshev_filter(binary, stand_in_vectors(binary.shape[1], rank), config, model_users)
+
+
+def _chebyshev_filter(
+    binary: sp.csr_matrix,
+    right: np.ndarray,
+    config: ChebyshevFilterConfig,
+    model_users: np.ndarray,
+) -> ChebyshevFilter:
+    """The filter of a 0/1 matrix with singular vectors ``right`` and ``config``'s knobs."""
     return ChebyshevFilter(
         binary,
         chebyshev_coefficients(config.cheby_order, config.cheby_flatness),

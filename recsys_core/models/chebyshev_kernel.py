@@ -24,18 +24,23 @@ from numba import njit
 from recsys_core.ranking.tiles import compute_threads
 
 
+@njit(nogil=True, fastmath=True, cache=True, boundscheck=False, inline="always")
+def _row_product(indptr, indices, data, x, row, accumulator):  # pragma: no cover - compiled
+    """accumulator = Σ_p data[p]·x[indices[p]] over CSR row ``row`` (inlined by numba)."""
+    accumulator[:] = 0
+    for p in range(indptr[row], indptr[row + 1]):
+        value = data[p]
+        source = x[indices[p]]
+        for j in range(x.shape[1]):
+            accumulator[j] += value * source[j]
+
+
 @njit(nogil=True, fastmath=True, cache=True, boundscheck=False)
 def _product_rows(indptr, indices, data, x, out, start, stop):  # pragma: no cover - compiled
     """out[i] = Σ_p data[p]·x[indices[p]] for rows start..stop of a CSR matrix."""
-    width = x.shape[1]
-    accumulator = np.zeros(width, np.float32)
+    accumulator = np.zeros(x.shape[1], np.float32)
     for row in range(start, stop):
-        accumulator[:] = 0
-        for p in range(indptr[row], indptr[row + 1]):
-            value = data[p]
-            source = x[indices[p]]
-            for j in range(width):
-                accumulator[j] += value * source[j]
+        _row_product(indptr, indices, data, x, row, accumulator)
         out[row, :] = accumulator
 
 
@@ -48,12 +53,7 @@ def _step_rows(
     width = z.shape[1]
     accumulator = np.zeros(width, np.float32)
     for row in range(start, stop):
-        accumulator[:] = 0
-        for p in range(indptr[row], indptr[row + 1]):
-            value = data[p]
-            source = z[indices[p]]
-            for j in range(width):
-                accumulator[j] += value * source[j]
+        _row_product(indptr, indices, data, z, row, accumulator)
         for j in range(width):
             laplacian = current[row, j] - 2 * accumulator[j]
             following = laplacian if first else 2 * laplacian - previous[row, j]

@@ -70,6 +70,20 @@ def normalised_matrix(user_items: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndar
     return normalised.tocsr().astype(np.float32), d_i
 
 
+def binary_pattern(user_items: sp.csr_matrix) -> sp.csr_matrix:
+    """A users × items matrix's non-zero pattern as 0/1 float32 (a copy): what a graph
+    filter is fitted on."""
+    binary = user_items.tocsr().astype(np.float32, copy=True)
+    binary.data[:] = 1.0
+    return binary
+
+
+def stand_in_vectors(n_items: int, rank: int) -> np.ndarray:
+    """Seeded random items × ``rank`` vectors: an SVD's shape, for a stand-in that must
+    score as fast as the fitted filter, not as well."""
+    return np.random.default_rng(0).standard_normal((n_items, rank), dtype=np.float32)
+
+
 # A graph filter's response: ``apply(signals, out)`` writes the filter's output for 0/1
 # signal rows (users' items, or one item each) into ``out[:, :n_items]``.
 SignalFilter = Callable[[sp.csr_matrix, np.ndarray], None]
@@ -196,10 +210,8 @@ def fit_graph_filter(
 ) -> GraphFilter:
     """ "Fit" GF-CF on a users × items matrix (its non-zero pattern counts as 1)."""
     started = time.perf_counter()
-    binary = user_items.tocsr().astype(np.float32, copy=True)
-    binary.data[:] = 1.0
-    model = GraphFilter(binary, np.zeros((binary.shape[1], 0), np.float32), 0.0, model_users)
-    normalised, _ = model._normalised()
+    binary = binary_pattern(user_items)
+    normalised, _ = normalised_matrix(binary)
     _, right = randomized_svd(normalised, config.gf_rank, seed=config.random_state)
     log.info(
         "graph filter: rank-%d SVD of %s in %.1fs",
@@ -207,6 +219,13 @@ def fit_graph_filter(
         binary.shape,
         time.perf_counter() - started,
     )
+    return _graph_filter(binary, right, config, model_users)
+
+
+def _graph_filter(
+    binary: sp.csr_matrix, right: np.ndarray, config: GraphFilterConfig, model_users: np.ndarray
+) -> GraphFilter:
+    """The filter of a 0/1 matrix with singular vectors ``right`` and ``config``'s knobs."""
     return GraphFilter(
         binary,
         right,
@@ -222,18 +241,9 @@ def stand_in(
 ) -> GraphFilter:
     """The filter with random singular vectors in place of its SVD: it scores as fast as
     the fitted one, for the night's budget to time before anything is fitted."""
-    binary = user_items.tocsr().astype(np.float32, copy=True)
-    binary.data[:] = 1.0
-    rank = min(config.gf_rank, *binary.shape)
-    right = np.random.default_rng(0).standard_normal((binary.shape[1], rank), dtype=np.float32)
-    return GraphFilter(
-        binary,
-        right,
-        config.gf_ideal_weight,
-        np.asarray(model_users),
-        config.gf_sharpen_steps,
-        config.gf_sharpen_t,
-    )
+    binary = binary_pattern(user_items)
+    right = stand_in_vectors(binary.shape[1], min(config.gf_rank, *binary.shape))
+    return _graph_filter(binary, right, config, model_users)
 
 
 def from_arrays(data: Arrays, _load: MemberLoader | None = None) -> GraphFilter:

@@ -217,7 +217,7 @@ def blend_choose_step(
             view.popularity,
             top_k,
             config,
-            eligible=~report_half(view.model_users[view.rows]),
+            eligible=~report_half(view.users),
         )
 
     choice = choose(members)

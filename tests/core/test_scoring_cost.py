@@ -122,7 +122,7 @@ def test_the_nightly_chooses_its_blend_on_the_choice_half(
     result = _nightly(synthetic_adjacency, tmp_path, SMALL)
     assert calls and all(eligible is not None for eligible in calls)
     view = evaluated_view(read_split(Path(result["split"]["dir"]) / SPLIT_FILE), "standard")
-    users = view.model_users[view.rows]
+    users = view.users
     np.testing.assert_array_equal(calls[0], ~report_half(users))
     assert result["blend-choose"]["sample_users"] <= (~report_half(users)).sum()
 
