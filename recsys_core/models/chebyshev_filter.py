@@ -132,18 +132,23 @@ class ChebyshevFilter:
         def apply(signals: sp.csr_matrix, out: np.ndarray) -> None:
             scaled = signals.multiply(pre[None, :]).tocsr().astype(np.float32)
             block = np.zeros((n_items, SIGNAL_CHUNK), np.float32)
+            ideal = self.ideal_weight and self.right.shape[1]
+            projected = np.zeros((SIGNAL_CHUNK, self.right.shape[1]), np.float32)
             for start in range(0, scaled.shape[0], SIGNAL_CHUNK):
                 stop = min(start + SIGNAL_CHUNK, scaled.shape[0])
                 # Always SIGNAL_CHUNK wide (zero-padded), so every user goes through the
-                # kernels' vector body: a compiled loop's scalar remainder may round
-                # differently (FMA), and a user's figures must not depend on its block.
+                # kernels' vector body and the same GEMM: a compiled loop's scalar remainder
+                # or a GEMM of another shape may round differently (FMA), and a user's
+                # figures must not depend on its block.
                 block[:] = 0
                 block[:, : stop - start] = scaled[start:stop].toarray().T
                 total = recurrence.filter(block, self.coefficients)
                 out[start:stop, :n_items] = total[:, : stop - start].T
-            if self.ideal_weight and self.right.shape[1]:
-                projected = (scaled @ self.right) * np.float32(self.ideal_weight)
-                out[: scaled.shape[0], :n_items] += projected @ self.right.T
+                if ideal:
+                    projected[:] = 0
+                    projected[: stop - start] = scaled[start:stop] @ self.right
+                    projected *= np.float32(self.ideal_weight)
+                    out[start:stop, :n_items] += (projected @ self.right.T)[: stop - start]
             out[: scaled.shape[0], :n_items] *= post
 
         return apply
