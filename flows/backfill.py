@@ -23,7 +23,7 @@ from flows.nightly import nightly
 from flows.params import NightlyParams, parameter_help
 from recsys_core.io.storage import output_location
 from recsys_core.io.workdir import work_root
-from recsys_core.pipeline.inputs import fetch_input, input_checksum
+from recsys_core.pipeline.inputs import fetch_exclusions, fetch_input, input_checksum
 from recsys_core.pipeline.manifest import fingerprint
 from recsys_core.publishing.snapshot import Decision, publish_decision
 from recsys_core.reporting import format_table
@@ -52,7 +52,12 @@ def backfill(
     for day in dates_between(start, end):  # one nightly run per date, in order
         # Each date's own input ({run_date}) and as-of window: what that night would see.
         _, local = fetch_input(base.input_for(day), work)
-        run_fingerprint = fingerprint(input_checksum(local), base.pipeline_config(day))
+        excluded = fetch_exclusions(base.exclusions_for(day), work)
+        run_fingerprint = fingerprint(
+            input_checksum(local),
+            base.pipeline_config(day),
+            None if excluded is None else excluded["sha256"],
+        )
         decision = publish_decision(output, day, run_fingerprint, overwrite)
         if decision not in (Decision.PUBLISH, Decision.REPLACE):
             rows.append({"run_date": day.isoformat(), "status": str(decision)})

@@ -176,6 +176,14 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OutputsConfig:
+    """What a snapshot holds beside the user lists (the fallback list always):
+    ``similar_items_k`` similar items per item (0: none)."""
+
+    similar_items_k: int = 20
+
+
+@dataclass(frozen=True, slots=True)
 class PipelineConfig:
     """Everything that decides a snapshot's content (besides the input and the code)."""
 
@@ -189,6 +197,7 @@ class PipelineConfig:
     serving: ServingConfig = field(default_factory=ServingConfig)
     rank: RankConfig = field(default_factory=RankConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    outputs: OutputsConfig = field(default_factory=OutputsConfig)
     eval_protocol: EvalProtocol = "standard"
     model: ModelFamily = "ensemble"
 

@@ -378,6 +378,23 @@ class NightlyParams(ModelParams, DataParams):
             "family always stays"
         ),
     )
+    similar_items_k: int = Field(
+        20,
+        ge=0,
+        le=1000,
+        description=(
+            "similar items per item, published as their own dated dataset (`_similar_items/` "
+            "under `output_dir`, named in the manifest's `similar_items`); 0: none"
+        ),
+    )
+    exclude_items_path: str | None = Field(
+        None,
+        description=(
+            "items never to recommend (in no user list, similar-items list or fallback): a "
+            "file or URI, text with one id per line, or CSV / Parquet with an `item_id` "
+            "column; `{run_date}` is replaced by the run's date. Changing it refits nothing"
+        ),
+    )
     full_schedule: FullSchedule = Field(
         "warm",
         description=(
@@ -489,6 +506,12 @@ class NightlyParams(ModelParams, DataParams):
         if run_date is None or self.as_of == "none":
             return None
         return as_of_window(run_date, self.timezone, self.lookback_days)
+
+    def exclusions_for(self, run_date: dt.date) -> str | None:
+        """``exclude_items_path`` with ``{run_date}`` replaced by the date (YYYY-MM-DD)."""
+        if self.exclude_items_path is None:
+            return None
+        return self.exclude_items_path.replace("{run_date}", run_date.isoformat())
 
     def publish_config(
         self, output_dir: str, run_date: dt.date, started_at: dt.datetime | None = None

@@ -37,6 +37,7 @@ FLOW_ONLY = frozenset(
         "task_runner",
         "dask_address",
         "user_blocks",
+        "exclude_items_path",
     }
 )
 # Every core config a parameter can reach.

@@ -35,6 +35,8 @@ EVAL_USERS_FILE = "eval_users.npy"
 FULL_CONFIDENCE_FILE = "full_confidence.npz"
 MODEL_FILE = "model.npz"  # any family's model file (recsys_core.models.registry.save_model)
 RECOMMENDATIONS_FILE = "recommendations.parquet"
+FALLBACK_FILE = "fallback.parquet"
+SIMILAR_ITEMS_FILE = "similar_items.parquet"
 
 
 def _jsonable(value: Any) -> Any:

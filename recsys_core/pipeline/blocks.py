@@ -18,7 +18,7 @@ import functools
 import math
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from recsys_core.columns import Columns
 from recsys_core.config import EvalProtocol, RankConfig
 from recsys_core.data.matrices import read_split
+from recsys_core.errors import InputError
 from recsys_core.evaluation.protocol import (
     EvaluatedView,
     check_model_users,
@@ -38,7 +39,9 @@ from recsys_core.evaluation.protocol import (
     model_lists,
     part_exclusions,
 )
+from recsys_core.io.atomic import sha256_file
 from recsys_core.io.canonical import ITEMS_FILE, USERS_FILE
+from recsys_core.io.exclusions import NO_EXCLUSIONS, Exclusions, match_items, read_excluded_ids
 from recsys_core.io.workdir import (
     FULL_MATRIX_FILE,
     MODEL_FILE,
@@ -50,7 +53,7 @@ from recsys_core.models.base import Model
 from recsys_core.models.registry import load_model
 from recsys_core.publishing.snapshot import write_recommendations
 from recsys_core.ranking.tiles import tile_alignment
-from recsys_core.scoring.batch import recommendations_table, score_all_users
+from recsys_core.scoring.batch import NOTHING_BANNED, recommendations_table, score_all_users
 
 # Dask's automatic block count: one block per this many users (and at least two), so a
 # block's lists and buffers stay small next to the model each worker holds.
@@ -146,6 +149,23 @@ def id_maps(ingest_dir: str | Path) -> tuple[pa.Array, pa.Array]:
     return users, _column(Path(ingest_dir) / ITEMS_FILE, Columns.ITEM_ID)
 
 
+def load_exclusions(exclusions: Mapping[str, str] | None, ingest_dir: str | Path) -> Exclusions:
+    """The run's banned items (``exclusions``: the plan's ``path`` and ``sha256`` of the
+    exclusion file) as catalogue codes; None: nothing excluded. The file must still hold
+    what the run was keyed on."""
+    if not exclusions:
+        return NO_EXCLUSIONS
+    path = exclusions["path"]
+    if sha256_file(Path(path)) != exclusions["sha256"]:
+        raise InputError(
+            exclusions.get("source", path),
+            "an exclusion file that does not change while the run reads it",
+            got="different content than when the run started",
+            hint="write it elsewhere and rename it into place",
+        )
+    return match_items(path, read_excluded_ids(path), id_maps(ingest_dir)[1])
+
+
 def evaluate_block_step(
     staging: Path,
     *,
@@ -193,9 +213,11 @@ def scored_table(
     config: RankConfig,
     ids: tuple[pa.Array, pa.Array],
     span: tuple[int, int] | None = None,
+    banned: np.ndarray = NOTHING_BANNED,
 ) -> pa.Table:
-    """The recommendations table of the users in ``span`` (``(start, stop)``; all: None)."""
-    items, scores = score_all_users(seen, model, config, span)
+    """The recommendations table of the users in ``span`` (``(start, stop)``; all: None),
+    without the ``banned`` items."""
+    items, scores = score_all_users(seen, model, config, span, banned)
     user_ids, item_ids = ids
     start, stop = span or (0, seen.shape[0])
     return recommendations_table(items, scores, user_ids.slice(start, stop - start), item_ids)
@@ -209,8 +231,10 @@ def score_block_step(
     train_dir: str,
     config: RankConfig,
     block: tuple[int, int],
+    exclusions: Mapping[str, str] | None = None,
 ) -> dict:
-    """Block ``block = (index, count)`` of every user → its recommendations, part.parquet."""
+    """Block ``block = (index, count)`` of every user → its recommendations, part.parquet
+    (never an item of the ``exclusions`` file)."""
     seen = _seen(Path(split_dir) / FULL_MATRIX_FILE)
     start, stop = block_range(seen.shape[0], block, config)
     table = scored_table(
@@ -219,6 +243,7 @@ def score_block_step(
         config,
         id_maps(ingest_dir),
         (start, stop),
+        load_exclusions(exclusions, ingest_dir).items,
     )
     write_recommendations(table, staging / PART_FILE)
     return {"rows": table.num_rows, "start": start, "stop": stop, "worker": worker_name()}

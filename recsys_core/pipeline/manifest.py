@@ -14,8 +14,11 @@ from recsys_core.models.registry import FAMILY_CONFIG_FIELDS, family
 from recsys_core.version import core_version, git_commit
 
 
-def fingerprint(input_sha256: str, configs: PipelineConfig) -> str:
-    """What makes two runs "the same": input content, every content parameter, code.
+def fingerprint(
+    input_sha256: str, configs: PipelineConfig, exclusions_sha256: str | None = None
+) -> str:
+    """What makes two runs "the same": input content, the exclusion file's content, every
+    content parameter, code.
 
     The settings of families the run's model does not use (ALS settings of a graph-filter
     run, and the reverse) are left out: changing them does not change the snapshot.
@@ -28,6 +31,8 @@ def fingerprint(input_sha256: str, configs: PipelineConfig) -> str:
         if item.name not in unused
     }
     payload = f"{input_sha256}|{canonical_json(content)}|{core_version()}"
+    if exclusions_sha256 is not None:  # without exclusions: the fingerprint as before
+        payload += f"|exclusions:{exclusions_sha256}"
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -49,21 +54,24 @@ def nightly_manifest(
     params_record: Mapping[str, Any] | None,
     manifest_extra: Mapping[str, Any] | None,
     window: dict | None,
+    exclusions: Mapping[str, str] | None = None,
 ) -> dict:
     """The manifest of a nightly's snapshot from its steps' results."""
     ingested, split = results["ingest"], results["split"]
+    exclusions_sha = None if exclusions is None else exclusions["sha256"]
     return {
         "input_path": source,
         "input_sha256": input_sha256,
         "params": dict(params_record or {}) | {"run_date": publish.run_date.isoformat()},
         "code_version": {"core": core_version(), "git": git_commit()},
-        "fingerprint": fingerprint(input_sha256, configs),
+        "fingerprint": fingerprint(input_sha256, configs, exclusions_sha),
         # Step folders this snapshot came from: work-dir pruning keeps these.
         "work_dirs": [step["dir"] for step in results.values()],
         **(manifest_extra or {}),
         "input_files": ingested["files"],
         "window": ingested["window"] or window,
         "model": model_record(configs.model, results.get("blend-choose")),
+        "exclusions": results["fallback"]["exclusions"],
         "rows": {
             "interactions": ingested["rows"],
             "users": ingested["users"],

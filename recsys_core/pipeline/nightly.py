@@ -17,7 +17,7 @@ from recsys_core.config import PipelineConfig, PublishConfig, RankConfig, TrainM
 from recsys_core.io.ingest import has_timestamps
 from recsys_core.models.registry import blend_members, family
 from recsys_core.pipeline.blocks import block_count
-from recsys_core.pipeline.inputs import fetch_input, input_checksum
+from recsys_core.pipeline.inputs import fetch_exclusions, fetch_input, input_checksum
 from recsys_core.pipeline.manifest import nightly_manifest
 from recsys_core.pipeline.plan import Plan, StepBatch, StepCall
 from recsys_core.pipeline.table import STEP_NAMES
@@ -152,6 +152,7 @@ def nightly_plan(
     params_record: Mapping[str, Any] | None = None,
     manifest_extra: Mapping[str, Any] | None = None,
     user_blocks: int = 1,
+    exclude_path: str | None = None,
 ) -> Plan:
     """ingest → split → weight → train-eval → evaluate → train-full → score (→ publish).
 
@@ -159,8 +160,10 @@ def nightly_plan(
     ``manifest_extra`` go into the manifest as they were given. ``user_blocks``: evaluate
     and score in that many user blocks (0: :func:`~recsys_core.pipeline.blocks.
     block_count`), run as a :class:`StepBatch`; the lists are the same for any count.
+    ``exclude_path``: items no list may hold (changing it reruns only what lists them).
     """
     source, local = fetch_input(input_path, work_dir)
+    exclusions = fetch_exclusions(exclude_path, work_dir)
     input_sha = input_checksum(local)
     ingest_config, uncut = configs.ingest, None
     if ingest_config.time_window is not None and not has_timestamps(local, ingest_config):
@@ -198,18 +201,40 @@ def nightly_plan(
         ingest_dir=results["ingest"]["dir"],
         train_dir=results["train-full"]["dir"],
         config=ranking_config(configs),
+        exclusions=exclusions,
     )
     results["score"] = yield from _in_blocks("score", blocks, scored, {})
+    listed = dict(split_dir=split_dir, ingest_dir=results["ingest"]["dir"], exclusions=exclusions)
+    results["fallback"] = yield StepCall("fallback", {**listed, "top_k": configs.rank.top_k})
+    if configs.outputs.similar_items_k:
+        results["similar-items"] = yield StepCall(
+            "similar-items",
+            dict(
+                listed,
+                train_dir=results["train-full"]["dir"],
+                similar_items_k=configs.outputs.similar_items_k,
+            ),
+        )
     if publish is None:
         return results
     manifest = nightly_manifest(
-        results, configs, publish, source, input_sha, params_record, manifest_extra, uncut
+        results,
+        configs,
+        publish,
+        source,
+        input_sha,
+        params_record,
+        manifest_extra,
+        uncut,
+        exclusions,
     )
     results["publish"] = yield StepCall(
         "publish",
         dict(
             publish=publish,
             score_dir=results["score"]["dir"],
+            fallback_dir=results["fallback"]["dir"],
+            similar_dir=results.get("similar-items", {}).get("dir"),
             evaluate_dir=results["evaluate"]["dir"],
             train_dir=results["train-full"]["dir"],
             manifest=manifest,

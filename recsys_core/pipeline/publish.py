@@ -12,15 +12,24 @@ import pyarrow.parquet as pq
 from recsys_core.config import PublishConfig
 from recsys_core.evaluation.churn import list_churn
 from recsys_core.io.storage import Store, open_store
+from recsys_core.io.workdir import FALLBACK_FILE as FALLBACK_STEP_FILE
 from recsys_core.io.workdir import MODEL_FILE, RECOMMENDATIONS_FILE, prune_work, read_summary
-from recsys_core.publishing.commit import apply_retention, decide, publish_snapshot
+from recsys_core.io.workdir import SIMILAR_ITEMS_FILE as SIMILAR_ITEMS_STEP_FILE
+from recsys_core.publishing.commit import (
+    apply_retention,
+    decide,
+    publish_similar_items,
+    publish_snapshot,
+)
 from recsys_core.publishing.quality_gate import QualityGateFailed, judge_against_latest
 from recsys_core.publishing.snapshot import (
+    FALLBACK_FILE,
     REJECTED_DIR,
     Decision,
     published_dates,
     read_manifest,
     read_recommendations,
+    similar_items_store,
     snapshot_name,
 )
 
@@ -37,9 +46,12 @@ def publish_step(
     manifest: dict,
     work_dir: str,
     step_folders: tuple[str, ...],
+    fallback_dir: str | None = None,
+    similar_dir: str | None = None,
 ) -> dict:
-    """Publish the dated snapshot as the publish policy decides (evaluated once), then
-    apply retention and prune the ``step_folders`` no kept snapshot came from."""
+    """Publish the dated snapshot as the publish policy decides (evaluated once), its
+    similar items first (``similar_dir``: the similar-items step's folder), then apply
+    retention to both and prune the ``step_folders`` no kept snapshot came from."""
     started = time.perf_counter()
     output = open_store(publish.output_dir)
     metrics = read_summary(evaluate_dir)["metrics"]
@@ -51,10 +63,28 @@ def publish_step(
         overwrite=publish.overwrite,
         started_at=publish.started_at,
     )
+    name = snapshot_name(publish.run_date)
+    extra = {}
+    if fallback_dir is not None:
+        extra[FALLBACK_FILE] = Path(fallback_dir) / FALLBACK_STEP_FILE
+    similar = similar_items_store(output)
+    manifest = {
+        **manifest,
+        "fallback": output.child(name).uri(FALLBACK_FILE) if extra else None,
+        "similar_items": similar.uri(name) if similar_dir is not None else None,
+    }
     if decision in (Decision.PUBLISH, Decision.REPLACE):  # a no-op rerun judges nothing
-        manifest = judged_manifest(output, publish, manifest, files)
-    _, location = publish_snapshot(output, publish.run_date, *files, manifest, decision=decision)
+        manifest = judged_manifest(output, publish, manifest, files, extra)
+    if similar_dir is not None and decision is not Decision.KEEP:
+        # First: the user lists' manifest never names a similar-items date that is absent.
+        similar_table = Path(similar_dir) / SIMILAR_ITEMS_STEP_FILE
+        publish_similar_items(output, publish.run_date, similar_table, manifest)
+    _, location = publish_snapshot(
+        output, publish.run_date, *files, manifest, decision=decision, extra_files=extra
+    )
     removed = apply_retention(output, publish.keep_last)
+    if published_dates(similar):
+        apply_retention(similar, publish.keep_last)
     keep = set(manifest["work_dirs"])
     for name in published_dates(output):
         keep.update(read_manifest(output.child(name)).get("work_dirs", []))
@@ -70,7 +100,11 @@ def publish_step(
 
 
 def judged_manifest(
-    output: Store, publish: PublishConfig, manifest: dict, files: SnapshotFiles
+    output: Store,
+    publish: PublishConfig,
+    manifest: dict,
+    files: SnapshotFiles,
+    extra_files: dict[str, Path] | None = None,
 ) -> dict:
     """``manifest`` with the quality gate's verdict, the churn and the run's seconds. A
     refused candidate (without ``force_publish``) is kept in ``_rejected/`` and
@@ -88,7 +122,9 @@ def judged_manifest(
         manifest["run_seconds"] = round(seconds, 3)
     if not (verdict.passed or publish.force_publish):
         rejected = output.child(REJECTED_DIR)
-        _, kept_at = publish_snapshot(rejected, publish.run_date, *files, manifest)
+        _, kept_at = publish_snapshot(
+            rejected, publish.run_date, *files, manifest, extra_files=extra_files
+        )
         apply_retention(rejected, publish.keep_last)
         raise QualityGateFailed(verdict, kept_at)
     return manifest

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from recsys_core.columns import Columns, Parts
@@ -48,10 +49,12 @@ from recsys_core.io.ingest import ingest
 from recsys_core.io.workdir import (
     EVAL_CONFIDENCE_FILE,
     EVAL_USERS_FILE,
+    FALLBACK_FILE,
     FULL_CONFIDENCE_FILE,
     FULL_MATRIX_FILE,
     MODEL_FILE,
     RECOMMENDATIONS_FILE,
+    SIMILAR_ITEMS_FILE,
     SPLIT_FILE,
     read_summary,
 )
@@ -59,10 +62,12 @@ from recsys_core.models.blend_choice import choose_blend, fixed_blend
 from recsys_core.models.ensemble import Ensemble
 from recsys_core.models.registry import family, family_of, fit_model, load_model, save_model
 from recsys_core.models.scoring_cost import scoring_cost, within_budget
-from recsys_core.pipeline.blocks import id_maps, scored_table
+from recsys_core.pipeline.blocks import id_maps, load_exclusions, scored_table
 from recsys_core.pipeline.inputs import input_checksum
 from recsys_core.publishing.snapshot import write_recommendations
 from recsys_core.ranking.popular import item_popularity, popularity_bias
+from recsys_core.scoring.batch import fallback_lists, fallback_table
+from recsys_core.scoring.similar import similar_items_table, similar_lists
 
 log = logging.getLogger(__name__)
 
@@ -282,11 +287,61 @@ def evaluate_step(
 
 
 def score_step(
-    staging: Path, *, split_dir: str, ingest_dir: str, train_dir: str, config: RankConfig
+    staging: Path,
+    *,
+    split_dir: str,
+    ingest_dir: str,
+    train_dir: str,
+    config: RankConfig,
+    exclusions: Mapping[str, str] | None = None,
 ) -> dict:
-    """Serving model → top-k for every user, with external ids, as recommendations.parquet."""
+    """Serving model → top-k for every user, with external ids, as recommendations.parquet
+    (never an item of the ``exclusions`` file)."""
     seen = sp.load_npz(Path(split_dir) / FULL_MATRIX_FILE).tocsr()
     model, _ = load_model(Path(train_dir) / MODEL_FILE)
-    table = scored_table(seen, model, config, id_maps(ingest_dir))
+    banned = load_exclusions(exclusions, ingest_dir).items
+    table = scored_table(seen, model, config, id_maps(ingest_dir), banned=banned)
     write_recommendations(table, staging / RECOMMENDATIONS_FILE)
     return {"rows": table.num_rows, "users": seen.shape[0]}
+
+
+def fallback_step(
+    staging: Path,
+    *,
+    split_dir: str,
+    ingest_dir: str,
+    top_k: int,
+    exclusions: Mapping[str, str] | None = None,
+) -> dict:
+    """The list an unknown user gets (the most popular items of the run's log, none of the
+    ``exclusions``), as fallback.parquet; the summary says how the exclusions matched."""
+    seen = sp.load_npz(Path(split_dir) / FULL_MATRIX_FILE).tocsr()
+    excluded = load_exclusions(exclusions, ingest_dir)
+    table = fallback_table(fallback_lists(seen, top_k, excluded.items), id_maps(ingest_dir)[1])
+    pq.write_table(table, staging / FALLBACK_FILE)
+    record = None
+    if exclusions:
+        record = excluded.record(exclusions.get("source", exclusions["path"]), exclusions["sha256"])
+    return {"rows": table.num_rows, "exclusions": record}
+
+
+def similar_items_step(
+    staging: Path,
+    *,
+    split_dir: str,
+    ingest_dir: str,
+    train_dir: str,
+    similar_items_k: int,
+    exclusions: Mapping[str, str] | None = None,
+) -> dict:
+    """The serving model's top ``similar_items_k`` similar items of every item with an
+    interaction (never itself, never one of the ``exclusions``), as similar_items.parquet."""
+    seen = sp.load_npz(Path(split_dir) / FULL_MATRIX_FILE).tocsr()
+    model, _ = load_model(Path(train_dir) / MODEL_FILE)
+    has_users = item_popularity(seen) > 0
+    banned = np.union1d(load_exclusions(exclusions, ingest_dir).items, np.flatnonzero(~has_users))
+    queries = np.flatnonzero(has_users)
+    lists = similar_lists(model, queries, similar_items_k, banned)
+    table = similar_items_table(lists, queries, id_maps(ingest_dir)[1])
+    pq.write_table(table, staging / SIMILAR_ITEMS_FILE, write_statistics=True)
+    return {"rows": table.num_rows, "items": len(queries)}

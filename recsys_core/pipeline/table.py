@@ -58,6 +58,13 @@ STEPS: Mapping[str, Step] = {
             "train-full", steps.train_step, "Fit a family on all data (serving)", timeout_s=4 * HOUR
         ),
         Step("score", steps.score_step, "Top-k for every user", timeout_s=HOUR),
+        Step("fallback", steps.fallback_step, "The list an unknown user gets"),
+        Step(
+            "similar-items",
+            steps.similar_items_step,
+            "Top-k similar items of every item",
+            timeout_s=HOUR,
+        ),
         # The ensemble's own steps: which candidates fit the night's budget, the blend chosen
         # on validation, its model file.
         Step(

@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -40,12 +41,14 @@ from recsys_core.io.storage import Store, as_store
 from recsys_core.publishing.snapshot import (
     RECOMMENDATIONS_FILE,
     SCHEMA_VERSION,
+    SIMILAR_ITEMS_FILE,
     V1,
     V2,
     Decision,
     SnapshotError,
     latest_pointer,
     publish_decision,
+    similar_items_store,
     snapshot_folders,
     snapshot_name,
 )
@@ -70,15 +73,26 @@ def snapshot_contents(
     metrics: dict,
     model_path: Path,
     manifest: dict,
+    extra_files: Mapping[str, Path] | None = None,
 ) -> list[tuple[str, Content]]:
-    """Every file of a snapshot, in commit order: data, ``_manifest.json``, ``_SUCCESS``."""
+    """Every file of a snapshot, in commit order: data (``extra_files``: more, by name),
+    ``_manifest.json``, ``_SUCCESS``."""
     data: list[tuple[str, Content]] = [
         (V2.model, model_path),
         (V2.metrics, json_text(metrics).encode()),
+        *(extra_files or {}).items(),
         (RECOMMENDATIONS_FILE, recommendations_path),
     ]
-    digests = {name: _digest(content) for name, content in data}
     rows = pq.ParquetFile(recommendations_path).metadata.num_rows
+    return dataset_contents(run_date, data, manifest, {"recommendations": rows})
+
+
+def dataset_contents(
+    run_date: dt.date, data: list[tuple[str, Content]], manifest: dict, rows: Mapping[str, int]
+) -> list[tuple[str, Content]]:
+    """A dated folder's files in commit order: ``data``, then ``_manifest.json`` (with
+    every data file's sha256 and size and the ``rows`` counts), then ``_SUCCESS``."""
+    digests = {name: _digest(content) for name, content in data}
     created = dt.datetime.now(dt.UTC).isoformat()
     full_manifest = {
         **manifest,
@@ -87,7 +101,7 @@ def snapshot_contents(
         "schema_version": SCHEMA_VERSION,
         "files": {name: sha for name, (sha, _) in digests.items()},
         "sizes": {name: size for name, (_, size) in digests.items()},
-        "rows": {**manifest.get("rows", {}), "recommendations": rows},
+        "rows": {**manifest.get("rows", {}), **rows},
     }
     return [*data, (V2.manifest, json_text(full_manifest).encode()), (V2.marker, created.encode())]
 
@@ -127,6 +141,7 @@ def publish_snapshot(
     overwrite: bool = True,
     started_at: dt.datetime | None = None,
     decision: Decision | None = None,
+    extra_files: Mapping[str, Path] | None = None,
 ) -> tuple[Decision, str]:
     """Publish ``run_date`` as :func:`decide` says (or as ``decision``, when the caller
     decided already); move ``_LATEST`` if it is the newest. Returns the decision and the
@@ -135,23 +150,34 @@ def publish_snapshot(
     ``manifest`` must hold the run's ``fingerprint``. A date another run published after
     ``started_at`` is never replaced (:class:`SnapshotError`). Locally the recommendations and
     model files are hard-linked from the step folders (copied across filesystems).
+    ``extra_files``: more files of the snapshot (name → step file), e.g. the fallback list.
     """
     store = as_store(output_dir)
-    name = snapshot_name(run_date)
     if decision is None:
         decision = decide(
             store, run_date, manifest["fingerprint"], overwrite=overwrite, started_at=started_at
         )
+    contents = None
     if decision in (Decision.PUBLISH, Decision.REPLACE):
         contents = snapshot_contents(
-            run_date, Path(recommendations_path), metrics, Path(model_path), manifest
+            run_date, Path(recommendations_path), metrics, Path(model_path), manifest, extra_files
         )
+    return decision, commit_dated(store, run_date, contents)
+
+
+def commit_dated(
+    store: Store, run_date: dt.date, contents: list[tuple[str, Content]] | None
+) -> str:
+    """Commit a dated folder's ``contents`` (None: nothing to write) and point ``_LATEST``
+    at the newest date; returns the folder's location."""
+    name = snapshot_name(run_date)
+    if contents is not None:
         if store.local:
             _commit_local(store.local_path(), name, contents)
         else:
             _commit_remote(store.child(name), contents)
     _point_to_newest(store)  # also repairs a pointer a kill left one date behind
-    return decision, store.uri(name)
+    return store.uri(name)
 
 
 def _point_to_newest(store: Store) -> None:
@@ -270,3 +296,23 @@ def apply_retention(output_dir: str | Path | Store, keep_last: int) -> list[str]
     if doomed and store.local:
         fsync_dir(store.local_path())
     return doomed
+
+
+def publish_similar_items(
+    output_dir: str | Path | Store, run_date: dt.date, table_path: Path, manifest: dict
+) -> Decision:
+    """Publish ``run_date`` of the similar-items dataset (``_similar_items/`` under the
+    output) from the user lists' ``manifest``: the same commit protocol, replaced when the
+    run's fingerprint differs, left as it is when it matches (a rerun after a kill between
+    the two commits publishes only what is missing)."""
+    store = similar_items_store(output_dir)
+    decision = decide(store, run_date, manifest["fingerprint"], overwrite=True)
+    contents = None
+    if decision in (Decision.PUBLISH, Decision.REPLACE):
+        kept = ("fingerprint", "input_path", "input_sha256", "code_version", "model")
+        record = {key: manifest[key] for key in kept if key in manifest}
+        rows = pq.ParquetFile(table_path).metadata.num_rows
+        data: list[tuple[str, Content]] = [(SIMILAR_ITEMS_FILE, table_path)]
+        contents = dataset_contents(run_date, data, record, {"similar_items": rows})
+    commit_dated(store, run_date, contents)
+    return decision

@@ -5,10 +5,15 @@ Layout under ``output_dir`` (``schema_version`` 2), a local path or an object-st
     dt=YYYY-MM-DD/recommendations.parquet   user_id, rank (int16, 1..k), item_id, score (float32)
     dt=YYYY-MM-DD/_metrics.json             {"validation": {..}, "test": {..}, "popularity": {..}}
     dt=YYYY-MM-DD/_model.npz                the serving model's state, no pickle
+    dt=YYYY-MM-DD/_fallback.parquet         rank, item_id, score: an unknown user's list
     dt=YYYY-MM-DD/_manifest.json            run_date, created_at, input sha256, counts, params,
                                             code version, every file's sha256 and size
     dt=YYYY-MM-DD/_SUCCESS                  written last: a dt= folder without it is absent
     _LATEST                                 the newest published ``dt=`` folder name
+    _similar_items/dt=YYYY-MM-DD/similar_items.parquet
+                                            item_id, similar_item_id, rank, score: a dataset
+                                            of its own (``_manifest.json``, ``_SUCCESS``,
+                                            ``_LATEST``, retention), named in the manifest
 
 Only the recommendations are data: every other name starts with ``_``, which every dataset
 reader (pyarrow, pandas, Spark, Hadoop) skips, so ``pd.read_parquet(output_dir)`` reads
@@ -33,6 +38,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
@@ -45,6 +51,11 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 RECOMMENDATIONS_FILE = "recommendations.parquet"
+FALLBACK_FILE = "_fallback.parquet"
+SIMILAR_ITEMS_DIR = "_similar_items"
+SIMILAR_ITEMS_FILE = "similar_items.parquet"
+# read_recommendations(user_ids=…): True on the rows of a user the snapshot does not hold.
+FALLBACK_COLUMN = "fallback"
 # Candidates the quality gate refused, laid out as snapshots (publishing/quality_gate.py).
 REJECTED_DIR = "_rejected"
 # Row groups of the recommendations file: small enough that one user's lookup reads little.
@@ -85,6 +96,11 @@ class Decision(enum.StrEnum):
 def snapshot_name(run_date: dt.date) -> str:
     """``dt=YYYY-MM-DD``."""
     return f"dt={run_date.isoformat()}"
+
+
+def similar_items_store(output_dir: str | Path | Store) -> Store:
+    """The similar-items dataset of an output (its own dated folders and ``_LATEST``)."""
+    return as_store(output_dir).child(SIMILAR_ITEMS_DIR)
 
 
 def write_recommendations(table: pa.Table, path: str | Path) -> None:
@@ -258,7 +274,9 @@ def read_recommendations(
 ) -> pa.Table:
     """Recommendations of one date (default: the latest), optionally only some users.
 
-    With ``user_ids``, only the row groups whose statistics admit those users are read.
+    With ``user_ids``, only the row groups whose statistics admit those users are read, and
+    a user the snapshot does not hold gets the snapshot's fallback list; a ``fallback``
+    column says which rows are that.
     """
     folder = _snapshot_folder(output_dir, run_date)
     parquet = pq.ParquetFile(folder.fs.open_input_file(folder.path(RECOMMENDATIONS_FILE)))
@@ -267,13 +285,65 @@ def read_recommendations(
     id_type = parquet.schema_arrow.field(Columns.USER_ID).type
     try:
         wanted = pa.array(list(user_ids), type=id_type)
-    except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
+    except (pa.ArrowTypeError, pa.ArrowInvalid, OverflowError) as exc:
         raise SnapshotError(
             f"{folder.uri(RECOMMENDATIONS_FILE)}: user_ids must be of the snapshot's "
             f"user_id type ({id_type}): {exc}"
         ) from exc
     table = parquet.read_row_groups(row_groups_for_users(parquet, wanted))
-    return table.filter(pc.is_in(table.column(Columns.USER_ID), value_set=wanted))
+    table = table.filter(pc.is_in(table.column(Columns.USER_ID), value_set=wanted))
+    known = table.append_column(FALLBACK_COLUMN, pa.repeat(False, table.num_rows))
+    unknown = pc.filter(wanted, pc.invert(pc.is_in(wanted, value_set=table[Columns.USER_ID])))
+    unknown = pc.unique(unknown)
+    if len(unknown) == 0 or not folder.is_file(FALLBACK_FILE):
+        return known
+    fallback = _read_parquet(folder, FALLBACK_FILE)
+    n = fallback.num_rows
+    owners = pc.take(unknown, pa.array(np.repeat(np.arange(len(unknown)), n)))
+    rows = pa.table(
+        {
+            Columns.USER_ID: owners,
+            **{name: _tiled(fallback[name], len(unknown)) for name in fallback.column_names},
+            FALLBACK_COLUMN: pa.repeat(True, len(owners)),
+        }
+    )
+    return pa.concat_tables([known, rows.select(known.column_names).cast(known.schema)])
+
+
+def _tiled(column: pa.ChunkedArray, times: int) -> pa.Array:
+    return pc.take(column, pa.array(np.tile(np.arange(len(column)), times)))
+
+
+def _read_parquet(folder: Store, name: str) -> pa.Table:
+    with folder.fs.open_input_file(folder.path(name)) as handle:
+        return pq.read_table(handle)
+
+
+def read_fallback(
+    output_dir: str | Path | Store, run_date: dt.date | str | None = None
+) -> pa.Table:
+    """The fallback list (``rank, item_id, score``) of one date (default: the latest)."""
+    folder = _snapshot_folder(output_dir, run_date)
+    if not folder.is_file(FALLBACK_FILE):
+        raise SnapshotError(
+            f"{folder.location} has no {FALLBACK_FILE} (published before fallback lists existed)"
+        )
+    return _read_parquet(folder, FALLBACK_FILE)
+
+
+def read_similar_items(
+    output_dir: str | Path | Store,
+    run_date: dt.date | str | None = None,
+    item_ids: Iterable | None = None,
+) -> pa.Table:
+    """Similar items of one date (default: the similar-items dataset's latest), optionally
+    only of some items."""
+    folder = _snapshot_folder(similar_items_store(output_dir), run_date)
+    table = _read_parquet(folder, SIMILAR_ITEMS_FILE)
+    if item_ids is None:
+        return table
+    wanted = pa.array(list(item_ids), type=table.schema.field(Columns.ITEM_ID).type)
+    return table.filter(pc.is_in(table.column(Columns.ITEM_ID), value_set=wanted))
 
 
 def verify_snapshot(folder: str | Path | Store) -> dict:

@@ -38,3 +38,17 @@ def gemm_scorer(
         np.matmul(vectors[start:stop], item_t, out=out)
 
     return score
+
+
+def banning(scorer: BlockScorer, banned: np.ndarray) -> BlockScorer:
+    """``scorer`` with the ``banned`` item columns at -inf: never in a list, and never in a
+    seed pool (chosen on raw scores), so lists stay ``top_k`` long where the catalogue
+    allows. No ban: ``scorer`` itself."""
+    if len(banned) == 0:
+        return scorer
+
+    def score(start: int, stop: int, out: np.ndarray) -> None:
+        scorer(start, stop, out)
+        out[:, banned] = -np.inf
+
+    return score
