@@ -72,6 +72,7 @@ def nightly_manifest(
         "window": ingested["window"] or window,
         "model": model_record(configs.model, results.get("blend-choose")),
         "exclusions": results["fallback"]["exclusions"],
+        "similar_items_check": results.get("similar-check", {}).get("figures"),
         "rows": {
             "interactions": ingested["rows"],
             "users": ingested["users"],

@@ -207,6 +207,14 @@ def nightly_plan(
     listed = dict(split_dir=split_dir, ingest_dir=results["ingest"]["dir"], exclusions=exclusions)
     results["fallback"] = yield StepCall("fallback", {**listed, "top_k": configs.rank.top_k})
     if configs.outputs.similar_items_k:
+        results["similar-check"] = yield StepCall(
+            "similar-check",
+            dict(
+                split_dir=split_dir,
+                train_dir=results["train-eval"]["dir"],
+                similar_items_k=configs.outputs.similar_items_k,
+            ),
+        )
         results["similar-items"] = yield StepCall(
             "similar-items",
             dict(

@@ -44,6 +44,7 @@ from recsys_core.evaluation.protocol import (
     evaluation_sample,
     report_half,
 )
+from recsys_core.evaluation.similar_check import similar_items_check
 from recsys_core.io.canonical import read_canonical
 from recsys_core.io.ingest import ingest
 from recsys_core.io.workdir import (
@@ -323,6 +324,16 @@ def fallback_step(
     if exclusions:
         record = excluded.record(exclusions.get("source", exclusions["path"]), exclusions["sha256"])
     return {"rows": table.num_rows, "exclusions": record}
+
+
+def similar_check_step(
+    staging: Path, *, split_dir: str, train_dir: str, similar_items_k: int
+) -> dict:
+    """The evaluation model's similar items against popularity's on validation
+    (:mod:`recsys_core.evaluation.similar_check`)."""
+    arrays = read_split(Path(split_dir) / SPLIT_FILE)
+    model, _ = load_model(Path(train_dir) / MODEL_FILE)
+    return {"figures": similar_items_check(arrays, model, similar_items_k)}
 
 
 def similar_items_step(

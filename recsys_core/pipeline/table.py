@@ -60,6 +60,12 @@ STEPS: Mapping[str, Step] = {
         Step("score", steps.score_step, "Top-k for every user", timeout_s=HOUR),
         Step("fallback", steps.fallback_step, "The list an unknown user gets"),
         Step(
+            "similar-check",
+            steps.similar_check_step,
+            "Similar items vs popularity's on validation",
+            timeout_s=HOUR,
+        ),
+        Step(
             "similar-items",
             steps.similar_items_step,
             "Top-k similar items of every item",

@@ -4,7 +4,9 @@ list and the similar-items dataset (run in-process through the plan, every famil
 import datetime as dt
 import json
 from dataclasses import replace
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,9 +19,12 @@ from recsys_core.config import (
     PublishConfig,
     RankConfig,
 )
+from recsys_core.data.matrices import SplitArrays, full_matrix, read_split
 from recsys_core.errors import InputError
+from recsys_core.evaluation.similar_check import last_train_items, similar_items_check
 from recsys_core.io.exclusions import match_items, read_excluded_ids
-from recsys_core.models.registry import FAMILIES
+from recsys_core.io.workdir import SPLIT_FILE
+from recsys_core.models.registry import FAMILIES, fit_model
 from recsys_core.pipeline.execute import LocalRunner
 from recsys_core.pipeline.nightly import nightly_plan
 from recsys_core.publishing.snapshot import (
@@ -208,3 +213,30 @@ def test_an_unknown_user_gets_the_fallback_marked(synthetic_adjacency, tmp_path,
     assert set(unknown.user_id) == {42}
     assert unknown.item_id.tolist() == read_fallback(out).to_pandas().item_id.tolist()
     assert not set(banned) & set(unknown.item_id)
+
+
+def test_the_similar_items_check_beats_popularity_and_can_fail(synthetic_adjacency, tmp_path):
+    done = _run(synthetic_adjacency, tmp_path)
+    figures = done["similar-check"]["figures"]
+    k = SMALL.outputs.similar_items_k
+    assert figures["users"] > 200 and figures["k"] == k
+    assert figures[f"model_hit_rate@{k}"] > figures[f"popularity_hit_rate@{k}"] + 0.05
+    manifest = json.loads((tmp_path / "out" / "dt=2026-11-20" / "_manifest.json").read_text())
+    assert manifest["similar_items_check"] == figures
+    # The popularity family's similar items are popularity's: the check cannot favour it.
+    arrays = read_split(Path(done["split"]["dir"]) / SPLIT_FILE)
+    popular = fit_model("popularity", full_matrix(arrays), None, np.arange(arrays.n_users))
+    same = similar_items_check(arrays, popular, k)
+    assert same[f"model_hit_rate@{k}"] <= same[f"popularity_hit_rate@{k}"] + 0.02
+
+
+def test_the_check_s_anchor_is_each_user_s_last_train_item():
+    arrays = SplitArrays(
+        users=np.array([0, 0, 0, 1, 1]),
+        items=np.array([5, 3, 4, 2, 6]),
+        weights=np.ones(5),
+        parts=np.array([0, 0, 1, 0, 2]),
+        n_users=2,
+        n_items=7,
+    )
+    assert last_train_items(arrays, np.array([0, 1])).tolist() == [3, 2]
