@@ -6,6 +6,7 @@ from __future__ import annotations
 from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from recsys_core.publishing.sample import outputs_sample
 from recsys_core.reporting import blend_rows, format_table, metrics_rows
 
 
@@ -19,8 +20,9 @@ def report_run(
     blend: dict | None = None,
 ) -> None:
     """Log the step timings; create the ``nightly-metrics``, ``nightly-snapshot``,
-    ``quality-gate``, ``nightly-history`` (the last ``keep_last`` nights) and, for an
-    ensemble, ``nightly-blend`` (this run's choice of weights) artifacts."""
+    ``quality-gate``, ``nightly-history`` (the last ``keep_last`` nights),
+    ``nightly-outputs`` (a sample of what was published) and, for an ensemble,
+    ``nightly-blend`` (this run's choice of weights) artifacts."""
     timing_text = format_table(timings)
     get_run_logger().info("step timings (flow %.2fs):\n%s", flow_s, timing_text)
     create_table_artifact(
@@ -41,11 +43,22 @@ def report_run(
         table=history,
         description="Published snapshots: validation metrics vs popularity, counts, churn",
     )
+    report_outputs(published["snapshot"])
     create_markdown_artifact(
         key="nightly-snapshot",
         markdown=f"**Snapshot** `{published['snapshot']}` ({published['status']})\n\n"
         f"Flow wall time {flow_s:.2f}s\n\n```\n{timing_text}\n```\n",
     )
+
+
+def report_outputs(snapshot: str) -> None:
+    """The ``nightly-outputs`` artifact: a few users' lists, a few items' similar items and
+    the fallback list, as published."""
+    sections = [
+        f"**{name}**\n\n```\n{format_table(rows)}\n```\n"
+        for name, rows in outputs_sample(snapshot).items()
+    ]
+    create_markdown_artifact(key="nightly-outputs", markdown="\n".join(sections))
 
 
 def report_gate(verdict: dict) -> None:

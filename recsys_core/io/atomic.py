@@ -60,9 +60,11 @@ def fsync_dir(folder: str | Path) -> None:
 
 
 def fsync_tree(folder: Path) -> None:
-    """fsync every file directly in ``folder``, then the folder itself."""
+    """fsync every file in ``folder`` and its subfolders, then each folder itself."""
     for path in folder.iterdir():
-        if path.is_file():
+        if path.is_dir():
+            fsync_tree(path)
+        elif path.is_file():
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
     fsync_dir(folder)

@@ -203,6 +203,7 @@ def _commit_local(root: Path, name: str, contents: list[tuple[str, Content]]) ->
     staging.mkdir()
     try:
         for file, content in contents:
+            (staging / file).parent.mkdir(exist_ok=True)  # a name may hold one folder
             if isinstance(content, Path):
                 link_or_copy(content, staging / file)
             else:

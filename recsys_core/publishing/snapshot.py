@@ -5,7 +5,8 @@ Layout under ``output_dir`` (``schema_version`` 2), a local path or an object-st
     dt=YYYY-MM-DD/recommendations.parquet   user_id, rank (int16, 1..k), item_id, score (float32)
     dt=YYYY-MM-DD/_metrics.json             {"validation": {..}, "test": {..}, "popularity": {..}}
     dt=YYYY-MM-DD/_model.npz                the serving model's state, no pickle
-    dt=YYYY-MM-DD/_fallback.parquet         rank, item_id, score: an unknown user's list
+    dt=YYYY-MM-DD/_fallback/fallback.parquet
+                                            rank, item_id, score: an unknown user's list
     dt=YYYY-MM-DD/_manifest.json            run_date, created_at, input sha256, counts, params,
                                             code version, every file's sha256 and size
     dt=YYYY-MM-DD/_SUCCESS                  written last: a dt= folder without it is absent
@@ -51,7 +52,9 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 RECOMMENDATIONS_FILE = "recommendations.parquet"
-FALLBACK_FILE = "_fallback.parquet"
+# In a folder of its own: the readers' globs (``out/*/*.parquet``, ``out/dt=*/*.parquet``)
+# must match the recommendations only.
+FALLBACK_FILE = "_fallback/fallback.parquet"
 SIMILAR_ITEMS_DIR = "_similar_items"
 SIMILAR_ITEMS_FILE = "similar_items.parquet"
 # read_recommendations(user_ids=…): True on the rows of a user the snapshot does not hold.

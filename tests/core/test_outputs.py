@@ -240,3 +240,13 @@ def test_the_check_s_anchor_is_each_user_s_last_train_item():
         n_items=7,
     )
     assert last_train_items(arrays, np.array([0, 1])).tolist() == [3, 2]
+
+
+def test_the_readers_globs_match_the_user_lists_only(synthetic_adjacency, tmp_path):
+    """The README's DuckDB and Polars globs: the fallback file sits a folder deeper."""
+    duckdb = pytest.importorskip("duckdb")
+    _run(synthetic_adjacency, tmp_path)
+    out = tmp_path / "out"
+    rows = duckdb.sql(f"SELECT * FROM read_parquet('{out}/*/*.parquet', hive_partitioning=1)")
+    assert rows.columns == ["user_id", "rank", "item_id", "score", "dt"]
+    assert len(rows.fetchall()) == len(pd.read_parquet(out))

@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from recsys_core.publishing.snapshot import (
+    SIMILAR_ITEMS_DIR,
     latest_snapshot,
     published_dates,
     read_manifest,
@@ -57,8 +58,10 @@ PUBLISHING = {
     "before the first file is linked": ("recsys_core.publishing.commit:link_or_copy", 1, ""),
     "between linked files": ("recsys_core.publishing.commit:link_or_copy", 2, ""),
     "before the staging folder is fsynced": ("recsys_core.publishing.commit:fsync_tree", 1, ""),
-    "renaming the date into place": ("os:rename", 1, "dt="),
-    "before _LATEST is written": ("recsys_core.io.storage:replace_bytes", 1, "_LATEST"),
+    "renaming the similar items' date into place": ("os:rename", 1, "_similar_items/dt="),
+    "before the similar items' _LATEST": ("recsys_core.io.storage:replace_bytes", 1, "_LATEST"),
+    "renaming the date into place": ("os:rename", 1, "out/dt="),
+    "before _LATEST is written": ("recsys_core.io.storage:replace_bytes", 2, "_LATEST"),
     "before _LATEST is renamed into place": ("os:replace", 1, "_LATEST"),
     "before retention": ("recsys_core.pipeline.publish:apply_retention", 1, ""),
     "retention, renaming the old date aside": ("os:rename", 1, ".retired-"),
@@ -66,8 +69,9 @@ PUBLISHING = {
     "before pruning the work dir": ("recsys_core.pipeline.publish:prune_work", 1, ""),
 }
 REPLACING = {
-    "replace: renaming the old date aside": ("os:rename", 1, "dt="),
-    "replace: between the two renames": ("os:rename", 2, "dt="),
+    "replace: renaming the old date aside": ("os:rename", 1, "out/dt="),
+    "replace: between the two renames": ("os:rename", 2, "out/dt="),
+    "replace: between the similar items' renames": ("os:rename", 2, "_similar_items/dt="),
     "replace: removing the old date": ("shutil:rmtree", 1, ".replaced-"),
     "replace: before retention": ("recsys_core.pipeline.publish:apply_retention", 1, ""),
 }
@@ -136,19 +140,29 @@ def test_a_kill_leaves_complete_snapshots_and_the_next_run_recovers(
                 os.killpg(process.pid, signal.SIGKILL)
     assert code == -signal.SIGKILL, log.read_text()[-2000:]
 
-    visible = sorted(p.name for p in out.glob("dt=*"))
-    assert visible == published_dates(out)  # nothing half-written is visible
-    for name in visible:
-        verify_snapshot(out / name)
-    assert "dt=2026-11-19" in visible
-    latest = latest_snapshot(out)
-    assert latest is not None and verify_snapshot(latest)
+    similar = out / SIMILAR_ITEMS_DIR
+    for dataset in (out, similar):
+        visible = sorted(p.name for p in dataset.glob("dt=*"))
+        assert visible == published_dates(dataset)  # nothing half-written is visible
+        for name in visible:
+            verify_snapshot(dataset / name)
+        assert "dt=2026-11-19" in visible
+        latest = latest_snapshot(dataset)
+        assert latest is not None and verify_snapshot(latest)
+    # A visible user snapshot's similar items are visible too (they are published first).
+    for name in published_dates(out):
+        named = read_manifest(out / name)["similar_items"]
+        assert named is not None and verify_snapshot(named)
 
     assert main(["--params", json.dumps(params)]) == 0
     assert published_dates(out) == ["dt=2026-11-19", f"dt={DAY}"]
+    assert published_dates(similar) == published_dates(out)
     for name in published_dates(out):
         verify_snapshot(out / name)
+        verify_snapshot(similar / name)
     assert read_manifest(out / f"dt={DAY}")["params"]["factors"] == SMALL["factors"]
     assert (out / "_LATEST").read_text() == f"dt={DAY}\n"
-    leftovers = [p.name for p in out.iterdir() if p.name.startswith(".") and p.name != ".lock"]
-    assert leftovers == []
+    assert (similar / "_LATEST").read_text() == f"dt={DAY}\n"
+    for dataset in (out, similar):
+        leftovers = [p.name for p in dataset.iterdir() if p.name.startswith(".")]
+        assert [name for name in leftovers if name != ".lock"] == []

@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 
 from recsys_core.io.storage import open_store
-from recsys_core.publishing.snapshot import read_recommendations, verify_snapshot
+from recsys_core.publishing.snapshot import (
+    SIMILAR_ITEMS_DIR,
+    read_recommendations,
+    read_similar_items,
+    verify_snapshot,
+)
 
 SMALL = {"factors": 8, "iterations": 3, "top_k": 5, "run_date": "2026-11-20"}
 
@@ -22,10 +27,13 @@ def test_nightly_reads_from_and_publishes_to_s3(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     bucket = open_store(f"s3://{s3_bucket}")
     bucket.put_file(synthetic_adjacency, "logs", "train.txt")
+    first_item = synthetic_adjacency.read_text().split()[1]
+    bucket.write_bytes(f"{first_item}\n".encode(), "config", "ban.txt")
     params = {
         **SMALL,
         "input_path": f"s3://{s3_bucket}/logs/train.txt",
         "output_dir": f"s3://{s3_bucket}/recs",
+        "exclude_items_path": f"s3://{s3_bucket}/config/ban.txt",
     }
     assert main(["--params", json.dumps(params)]) == 0
     out = params["output_dir"]
@@ -35,7 +43,14 @@ def test_nightly_reads_from_and_publishes_to_s3(
     assert recs.num_rows == manifest["rows"]["users"] * SMALL["top_k"]
     # Only the contract lands in the bucket; the step cache is local, where the README says.
     names = {info.base_name for info in bucket.list_dir("recs")}
-    assert names == {"_LATEST", "dt=2026-11-20"}
+    assert names == {"_LATEST", "dt=2026-11-20", SIMILAR_ITEMS_DIR}
+    # The similar items: their own dataset, named in the manifest, excluded item absent.
+    assert manifest["similar_items"] == f"{out}/{SIMILAR_ITEMS_DIR}/dt=2026-11-20"
+    assert verify_snapshot(manifest["similar_items"])["rows"]["similar_items"] > 0
+    similar = read_similar_items(out).to_pandas()
+    assert int(first_item) not in set(similar.similar_item_id)
+    assert manifest["exclusions"]["matched"] == 1
+    assert int(first_item) not in set(recs.column("item_id").to_pylist())
     work = tmp_path / "cache" / "recsys-nightly" / "work" / "s3" / s3_bucket / "recs"
     assert (work / "score").is_dir() and (work / ".lock").exists()
     endpoint = os.environ["AWS_ENDPOINT_URL"].removeprefix("http://")
