@@ -244,16 +244,18 @@ def top_k_scored(
     block_size: int = 1024,
     label: str = "top-k",
     bias_in_scores: bool = False,
+    unit: str = "users",
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Top-k per exclusion matrix of any model that scores a block of users at a time;
-    progress is logged as ``label`` (:mod:`recsys_core.progress`).
+    """Top-k per exclusion matrix of any model that scores a block of users (or items: the
+    similar items) at a time; progress is logged as ``label``, counting ``unit``
+    (:mod:`recsys_core.progress`).
 
     ``bias_in_scores``: the scorer already added ``bias`` (see :func:`gemm_scorer`; only
     without ``pool_sizes``, whose pool is chosen on raw scores).
     """
     if bias_in_scores and pool_sizes is not None:
         raise ValueError("a seed pool is chosen on raw scores: the scorer must not add bias")
-    progress = Progress(label, n_users, "users")
+    progress = Progress(label, n_users, unit)
     k = min(k, n_items)
     results = [
         (np.empty((n_users, k), dtype=np.int32), np.empty((n_users, k), dtype=np.float32))

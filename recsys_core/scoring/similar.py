@@ -46,6 +46,7 @@ def similar_lists(
         k,
         block_size=block_size,
         label="similar items",
+        unit="items",
     )[0]
 
 
