@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from recsys_core.columns import Columns
 from recsys_core.errors import InputError
+from recsys_core.io.boundary import reading
 
 EXPECTED = (
     "an item exclusion file: one item id per line, or a CSV / Parquet file with an "
@@ -55,7 +56,7 @@ def read_excluded_ids(path: str | Path) -> pa.Array:
     if not path.is_file():
         raise InputError(str(path), EXPECTED, got="no such file", hint="exclude_items_path")
     suffixes = _suffixes(path)
-    try:
+    with reading(path, EXPECTED):
         if suffixes[-1:] == [".parquet"]:
             table = pq.read_table(path)
         elif suffixes[-1:] in ([".csv"], [".tsv"]):
@@ -65,8 +66,6 @@ def read_excluded_ids(path: str | Path) -> pa.Array:
             table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter))
         else:
             return _text_ids(path)
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise InputError(str(path), EXPECTED, got=_first_line(exc)) from exc
     if Columns.ITEM_ID not in table.column_names:
         raise InputError(
             str(path), EXPECTED, column=Columns.ITEM_ID, got=f"columns {table.column_names}"
@@ -89,16 +88,9 @@ def read_excluded_ids(path: str | Path) -> pa.Array:
 
 
 def _text_ids(path: Path) -> pa.Array:
-    try:
-        with pa.input_stream(str(path), compression="detect") as stream:
-            text = stream.read().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(str(path), EXPECTED + " in UTF-8", got=_first_line(exc)) from exc
+    with reading(path, EXPECTED + " in UTF-8"), pa.input_stream(str(path), "detect") as stream:
+        text = stream.read().decode("utf-8")
     return pa.array([line.strip() for line in text.splitlines() if line.strip()], pa.string())
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def match_items(path: str, ids: pa.Array, catalogue: pa.Array) -> Exclusions:

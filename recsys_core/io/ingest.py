@@ -17,6 +17,7 @@ from recsys_core.columns import Columns
 from recsys_core.config import IngestConfig
 from recsys_core.errors import InputError, TooManyBadRows
 from recsys_core.io.adjacency import read_adjacency
+from recsys_core.io.boundary import reading
 from recsys_core.io.canonical import build_canonical, write_canonical
 from recsys_core.io.events import read_events
 from recsys_core.io.interactions_parquet import read_interactions_parquet
@@ -26,6 +27,12 @@ from recsys_core.io.source import format_suffix
 log = logging.getLogger(__name__)
 
 QUARANTINE_FILE = "quarantine.parquet"
+# What each reader expects, for an error a library raised inside it.
+READABLE = {
+    "adjacency": "an adjacency list: per line a user id, then item ids, separated by spaces",
+    "events": "an event log (CSV / TSV / Parquet) with the user, item and event columns",
+    "parquet": "an interactions Parquet file (user_id, item_id[, weight, timestamp])",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +60,16 @@ def detect_format(path: Path, config: IngestConfig) -> tuple[str, str]:
     if suffix in {".csv", ".tsv", ".tab"}:
         return "events", f"its extension is {suffix!r}"
     if suffix in {".parquet", ".pq"}:
-        if config.event_col in pq.read_schema(path).names:
+        if config.event_col in parquet_columns(path):
             return "events", f"it has the event column {config.event_col!r}"
         return "parquet", f"it has no event column {config.event_col!r} (event_col)"
     return "adjacency", f"its extension is {suffix or 'missing'!r}, not .csv/.tsv/.parquet"
+
+
+def parquet_columns(path: Path) -> list[str]:
+    """The column names of a Parquet input (an :class:`InputError` when it is not one)."""
+    with reading(path, "a Parquet file"):
+        return pq.read_schema(path).names
 
 
 def input_files(location: str | Path) -> list[Path]:
@@ -137,7 +150,7 @@ def has_timestamps(location: str | Path, config: IngestConfig) -> bool:
         return False
     if format_suffix(path) in {".parquet", ".pq"}:
         wanted = config.timestamp_col if fmt == "events" else Columns.TIMESTAMP
-        return wanted in pq.read_schema(path).names
+        return wanted in parquet_columns(path)
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     with opener(path, "rb") as handle:
         header = handle.readline().decode("utf-8", errors="replace")
@@ -162,7 +175,8 @@ def read_any(path: Path, config: IngestConfig) -> tuple[str, RawRead]:
         "parquet": lambda: read_interactions_parquet(path),
     }
     try:
-        return fmt, readers[fmt]()
+        with reading(path, READABLE[fmt]):
+            return fmt, readers[fmt]()
     except InputError as exc:
         hint = format_hint(path, config)
         raise (exc.with_hint(hint) if hint else exc) from exc

@@ -1,0 +1,36 @@
+"""The one input-error boundary: whatever a library raises while reading a user's file
+becomes an :class:`~recsys_core.errors.InputError` that names the file and what was
+expected (the library's own words kept as what was found)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from recsys_core.errors import InputError
+
+# Not about the file: the machine or the interpreter. These pass through unchanged.
+_NOT_INPUT = (MemoryError, RecursionError, KeyboardInterrupt, SystemExit)
+
+
+def library_message(exc: BaseException) -> str:
+    """``Type: first line`` of a library exception (its full text can run for pages)."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first[:300]}" if first else type(exc).__name__
+
+
+@contextmanager
+def reading(path: str | Path, expected: str, hint: str | None = None) -> Iterator[None]:
+    """Run a reader of ``path``: its :class:`InputError` passes as it is, any other
+    exception (pyarrow, pandas, gzip, codecs, numpy) becomes one naming ``path`` and
+    ``expected``."""
+    try:
+        yield
+    except InputError:
+        raise
+    except _NOT_INPUT:
+        raise
+    except Exception as exc:  # the boundary: every other library error is wrapped
+        raise InputError(str(path), expected, got=library_message(exc), hint=hint) from exc
