@@ -132,6 +132,7 @@ def nightly(
     evaluate_users: int = DEFAULTS.evaluate_users,
     night_budget_s: float = DEFAULTS.night_budget_s,
     similar_items_k: int = DEFAULTS.similar_items_k,
+    explain: bool = DEFAULTS.explain,
     exclude_items_path: str | None = DEFAULTS.exclude_items_path,
     full_schedule: FullSchedule = DEFAULTS.full_schedule,
     warm_iterations: int = DEFAULTS.warm_iterations,

@@ -14,6 +14,7 @@ class Columns:
     PART = "part"
     RANK = "rank"
     SCORE = "score"
+    BECAUSE_ITEM_ID = "because_item_id"
     LINE = "line"
     COLUMN = "column"
     REASON = "reason"

@@ -178,9 +178,11 @@ class EvaluationConfig:
 @dataclass(frozen=True, slots=True)
 class OutputsConfig:
     """What a snapshot holds beside the user lists (the fallback list always):
-    ``similar_items_k`` similar items per item (0: none)."""
+    ``similar_items_k`` similar items per item (0: none); ``explain``: each user row's
+    ``because_item_id``."""
 
     similar_items_k: int = 20
+    explain: bool = False
 
 
 @dataclass(frozen=True, slots=True)

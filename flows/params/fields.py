@@ -387,6 +387,15 @@ class NightlyParams(ModelParams, DataParams):
             "under `output_dir`, named in the manifest's `similar_items`); 0: none"
         ),
     )
+    explain: bool = Field(
+        False,
+        description=(
+            "add `because_item_id` to each user row: the user's seen item that contributes "
+            "most to that recommendation under the serving model (exact for the graph "
+            "filters; ALS: the seen item whose factors agree most; the ensemble: the members' "
+            "contributions blended like their scores)"
+        ),
+    )
     exclude_items_path: str | None = Field(
         None,
         description=(

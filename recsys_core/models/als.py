@@ -50,6 +50,11 @@ class ALSModel:
         """Cosine of the item factors (implicit's ``similar_items`` measure)."""
         return cosine_rows(self.item_factors, items)
 
+    def contributions(self, items: np.ndarray) -> np.ndarray:
+        """How well each item's factors agree with each of ``items``' (their cosine): a
+        factor model's score is not a sum over seen items, so agreement stands in."""
+        return cosine_rows(self.item_factors, items)
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The npz entries (``family`` included)."""
         return {

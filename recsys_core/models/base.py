@@ -26,6 +26,8 @@ class Model(Protocol):
       every item (+ ``bias`` per item), for the shared top-k (:mod:`recsys_core.ranking`);
     - ``similar_items(items)``: the family's item–item similarity of a block of items
       (items × ``n_items``, higher is more similar);
+    - ``contributions(items)``: row ``r``, column ``j``: how much holding item ``j`` adds to
+      item ``items[r]``'s score (what a "because you have j" explanation ranks by);
     - ``to_arrays()``: its npz entries, ``family`` included.
     """
 
@@ -40,6 +42,8 @@ class Model(Protocol):
     def block_scorer(self, rows: np.ndarray, bias: np.ndarray | None = None) -> BlockScorer: ...
 
     def similar_items(self, items: np.ndarray) -> np.ndarray: ...
+
+    def contributions(self, items: np.ndarray) -> np.ndarray: ...
 
     def to_arrays(self) -> dict[str, np.ndarray]: ...
 

@@ -120,13 +120,16 @@ class ChebyshevFilter:
     def n_items(self) -> int:
         return self.user_items.shape[1]
 
-    def _filter(self) -> SignalFilter:
+    def _filter(self, transposed: bool = False) -> SignalFilter:
         """``apply(signals, out)``: the filter's response to 0/1 signal rows, written into
-        ``out[:, :n_items]``."""
+        ``out[:, :n_items]``. The operator is D^-β M D^β with M symmetric; ``transposed``
+        applies its transpose, D^β M D^-β (a one-hot row then gives an item's column)."""
         normalised, _ = normalised_matrix(self.user_items)
         recurrence = Recurrence(normalised)
         degrees = np.asarray(self.user_items.sum(axis=0)).ravel()
         pre, post = _degree_scales(degrees, self.degree_power)
+        if transposed:
+            pre, post = post, pre
         n_items = self.n_items
 
         def apply(signals: sp.csr_matrix, out: np.ndarray) -> None:
@@ -161,6 +164,11 @@ class ChebyshevFilter:
         """The filter's item–item operator: row ``i`` is the scores of a user who has only
         item ``i``."""
         return filter_similar_items(self._filter(), items, self.n_items)
+
+    def contributions(self, items: np.ndarray) -> np.ndarray:
+        """Exact: a user's score of item ``i`` is the sum over their items ``j`` of the
+        operator's entry (j, i), so row ``r`` is the operator's column ``items[r]``."""
+        return filter_similar_items(self._filter(transposed=True), items, self.n_items)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The npz entries (no pickle)."""

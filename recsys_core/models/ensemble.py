@@ -95,6 +95,16 @@ class Ensemble:
             blended += part
         return blended
 
+    def contributions(self, items: np.ndarray) -> np.ndarray:
+        """The members' contributions blended as their scores are: each row standardised,
+        weighted and summed."""
+        blended = np.zeros((len(items), self.n_items), dtype=np.float32)
+        for member, weight in zip(self.members, self.weights, strict=True):
+            part = np.asarray(member.contributions(items), dtype=np.float32)
+            standardise_rows(part, weight)
+            blended += part
+        return blended
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The npz entries: the weights, the popularity term and each member's entries
         prefixed ``m<number>.``."""

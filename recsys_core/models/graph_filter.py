@@ -152,20 +152,28 @@ class GraphFilter:
     def _normalised(self) -> tuple[sp.csr_matrix, np.ndarray]:
         return normalised_matrix(self.user_items)
 
-    def _filter(self) -> SignalFilter:
+    def _filter(self, transposed: bool = False) -> SignalFilter:
         """``apply(signals, out)``: the filter's response to 0/1 signal rows (users' items,
-        or one item each), written into ``out[:, :n_items]``."""
+        or one item each), written into ``out[:, :n_items]``. The operator is
+        (P̃ + α D^-½ V Vᵀ D^½) S with P̃ and the sharpening S symmetric; ``transposed``
+        applies its transpose, S (P̃ + α D^½ V Vᵀ D^-½) (a one-hot row then gives an
+        item's column)."""
         normalised, d_i = self._normalised()
         normalised_t = normalised.T.tocsr()
         ideal_items = (self.right / d_i[:, None]).T.copy()  # V_kᵀ D_I^½
         users_ideal = sp.diags(d_i) @ self.right  # D_I^-½ V_k
+        if transposed:
+            ideal_items, users_ideal = users_ideal.T.copy(), ideal_items.T.copy()
         n_items = self.n_items
 
         def apply(signals: sp.csr_matrix, out: np.ndarray) -> None:
+            if transposed and self.sharpen_steps:
+                dense = sharpen(signals.toarray(), normalised, self.sharpen_steps, self.sharpen_t)
+                signals = sp.csr_matrix(dense)
             linear = (signals @ normalised_t) @ normalised
-            out[:, :n_items] = linear.toarray()
+            out[:, :n_items] = linear.toarray() if sp.issparse(linear) else linear
             out[:, :n_items] += (self.ideal_weight * (signals @ users_ideal)) @ ideal_items
-            if self.sharpen_steps:
+            if self.sharpen_steps and not transposed:
                 out[:, :n_items] = sharpen(
                     out[:, :n_items], normalised, self.sharpen_steps, self.sharpen_t
                 )
@@ -179,6 +187,11 @@ class GraphFilter:
     def similar_items(self, items: np.ndarray) -> np.ndarray:
         """The filter's item–item operator (:func:`filter_similar_items`)."""
         return filter_similar_items(self._filter(), items, self.n_items)
+
+    def contributions(self, items: np.ndarray) -> np.ndarray:
+        """Exact: a user's score of item ``i`` is the sum over their items ``j`` of the
+        operator's entry (j, i), so row ``r`` is the operator's column ``items[r]``."""
+        return filter_similar_items(self._filter(transposed=True), items, self.n_items)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The npz entries (no pickle): the 0/1 matrix as indptr/indices, V_k, the ideal

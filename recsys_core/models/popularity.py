@@ -47,6 +47,11 @@ class Popularity:
         popular ones."""
         return np.broadcast_to(item_scores(self), (len(items), self.n_items)).copy()
 
+    def contributions(self, items: np.ndarray) -> np.ndarray:
+        """No seen item changes a popularity score: the user's most popular seen item is
+        the one named."""
+        return self.similar_items(items)
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The npz entries (``family`` included)."""
         return {

@@ -54,6 +54,7 @@ from recsys_core.models.registry import load_model
 from recsys_core.publishing.snapshot import write_recommendations
 from recsys_core.ranking.tiles import tile_alignment
 from recsys_core.scoring.batch import NOTHING_BANNED, recommendations_table, score_all_users
+from recsys_core.scoring.explain import because_items
 
 # Dask's automatic block count: one block per this many users (and at least two), so a
 # block's lists and buffers stay small next to the model each worker holds.
@@ -214,13 +215,16 @@ def scored_table(
     ids: tuple[pa.Array, pa.Array],
     span: tuple[int, int] | None = None,
     banned: np.ndarray = NOTHING_BANNED,
+    explain: bool = False,
 ) -> pa.Table:
     """The recommendations table of the users in ``span`` (``(start, stop)``; all: None),
-    without the ``banned`` items."""
+    without the ``banned`` items; ``explain`` adds each row's ``because_item_id``."""
     items, scores = score_all_users(seen, model, config, span, banned)
     user_ids, item_ids = ids
     start, stop = span or (0, seen.shape[0])
-    return recommendations_table(items, scores, user_ids.slice(start, stop - start), item_ids)
+    because = because_items(model, seen[start:stop], items) if explain else None
+    users = user_ids.slice(start, stop - start)
+    return recommendations_table(items, scores, users, item_ids, because)
 
 
 def score_block_step(
@@ -232,6 +236,7 @@ def score_block_step(
     config: RankConfig,
     block: tuple[int, int],
     exclusions: Mapping[str, str] | None = None,
+    explain: bool = False,
 ) -> dict:
     """Block ``block = (index, count)`` of every user → its recommendations, part.parquet
     (never an item of the ``exclusions`` file)."""
@@ -244,6 +249,7 @@ def score_block_step(
         id_maps(ingest_dir),
         (start, stop),
         load_exclusions(exclusions, ingest_dir).items,
+        explain,
     )
     write_recommendations(table, staging / PART_FILE)
     return {"rows": table.num_rows, "start": start, "stop": stop, "worker": worker_name()}

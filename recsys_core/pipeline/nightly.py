@@ -202,6 +202,7 @@ def nightly_plan(
         train_dir=results["train-full"]["dir"],
         config=ranking_config(configs),
         exclusions=exclusions,
+        explain=configs.outputs.explain,
     )
     results["score"] = yield from _in_blocks("score", blocks, scored, {})
     listed = dict(split_dir=split_dir, ingest_dir=results["ingest"]["dir"], exclusions=exclusions)

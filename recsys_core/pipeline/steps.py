@@ -295,13 +295,15 @@ def score_step(
     train_dir: str,
     config: RankConfig,
     exclusions: Mapping[str, str] | None = None,
+    explain: bool = False,
 ) -> dict:
     """Serving model → top-k for every user, with external ids, as recommendations.parquet
-    (never an item of the ``exclusions`` file)."""
+    (never an item of the ``exclusions`` file; ``explain``: with ``because_item_id``)."""
     seen = sp.load_npz(Path(split_dir) / FULL_MATRIX_FILE).tocsr()
     model, _ = load_model(Path(train_dir) / MODEL_FILE)
     banned = load_exclusions(exclusions, ingest_dir).items
-    table = scored_table(seen, model, config, id_maps(ingest_dir), banned=banned)
+    ids = id_maps(ingest_dir)
+    table = scored_table(seen, model, config, ids, banned=banned, explain=explain)
     write_recommendations(table, staging / RECOMMENDATIONS_FILE)
     return {"rows": table.num_rows, "users": seen.shape[0]}
 

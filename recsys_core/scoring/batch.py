@@ -109,9 +109,14 @@ def score_all_users(
 
 
 def recommendations_table(
-    items: np.ndarray, scores: np.ndarray, user_ids: pa.Array, item_ids: pa.Array
+    items: np.ndarray,
+    scores: np.ndarray,
+    user_ids: pa.Array,
+    item_ids: pa.Array,
+    because: np.ndarray | None = None,
 ) -> pa.Table:
-    """Long table ``user_id, rank (1..k), item_id, score`` sorted by user then rank.
+    """Long table ``user_id, rank (1..k), item_id, score`` sorted by user then rank, and
+    ``because_item_id`` from ``because`` (item codes like ``items``; -1: null) when given.
 
     Row ``u`` of ``items`` belongs to ``user_ids[u]``; -1 slots (no eligible item) are dropped.
 
@@ -123,7 +128,12 @@ def recommendations_table(
     ([12, 10, 11], [1, 1, 2], ['a', 'b', 'b'])
     """
     table = long_table(items, scores, user_ids, item_ids, Columns.USER_ID, Columns.ITEM_ID)
-    return table.select([Columns.USER_ID, Columns.RANK, Columns.ITEM_ID, Columns.SCORE])
+    table = table.select([Columns.USER_ID, Columns.RANK, Columns.ITEM_ID, Columns.SCORE])
+    if because is None:
+        return table
+    codes = because.ravel()[(items >= 0).ravel()]
+    reasons = pc.take(item_ids, pa.array(codes, mask=codes < 0))
+    return table.append_column(Columns.BECAUSE_ITEM_ID, reasons)
 
 
 def long_table(

@@ -11,15 +11,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import scipy.sparse as sp
 
 from recsys_core.config import (
     ALSConfig,
+    ChebyshevFilterConfig,
+    GraphFilterConfig,
     OutputsConfig,
     PipelineConfig,
     PublishConfig,
     RankConfig,
 )
 from recsys_core.data.matrices import SplitArrays, full_matrix, read_split
+from recsys_core.data.synthetic import synthetic_pairs
 from recsys_core.errors import InputError
 from recsys_core.evaluation.similar_check import last_train_items, similar_items_check
 from recsys_core.io.exclusions import match_items, read_excluded_ids
@@ -34,6 +38,8 @@ from recsys_core.publishing.snapshot import (
     read_similar_items,
     verify_snapshot,
 )
+from recsys_core.scoring.explain import because_items
+from tests.core.helpers import block_scores
 
 SMALL = PipelineConfig(
     als=ALSConfig(factors=8, iterations=3),
@@ -250,3 +256,68 @@ def test_the_readers_globs_match_the_user_lists_only(synthetic_adjacency, tmp_pa
     rows = duckdb.sql(f"SELECT * FROM read_parquet('{out}/*/*.parquet', hive_partitioning=1)")
     assert rows.columns == ["user_id", "rank", "item_id", "score", "dt"]
     assert len(rows.fetchall()) == len(pd.read_parquet(out))
+
+
+# -- explanations ------------------------------------------------------------------------
+
+
+def _seen_by_user(adjacency) -> dict[int, set[int]]:
+    seen: dict[int, set[int]] = {}
+    for line in adjacency.read_text().splitlines():
+        user, *items = map(int, line.split())
+        seen.setdefault(user, set()).update(items)
+    return seen
+
+
+@pytest.mark.parametrize("model", sorted(FAMILIES))
+def test_because_is_always_one_of_the_user_s_seen_items(synthetic_adjacency, tmp_path, model):
+    configs = replace(SMALL, model=model, outputs=OutputsConfig(similar_items_k=0, explain=True))
+    _run(synthetic_adjacency, tmp_path, configs)
+    lists = pd.read_parquet(tmp_path / "out")
+    seen = _seen_by_user(synthetic_adjacency)
+    assert lists.because_item_id.notna().all()
+    assert all(b in seen[u] for u, b in zip(lists.user_id, lists.because_item_id, strict=True))
+    if model != "popularity":  # popularity names the user's most popular seen item
+        # Not one seen item for everything: the reason follows the recommendation.
+        assert lists.groupby("user_id").because_item_id.nunique().max() > 1
+
+
+def test_without_explain_there_is_no_because_column(synthetic_adjacency, tmp_path):
+    _run(synthetic_adjacency, tmp_path, replace(SMALL, model="als"))
+    assert "because_item_id" not in pd.read_parquet(tmp_path / "out").columns
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        GraphFilterConfig(gf_rank=8),
+        GraphFilterConfig(gf_rank=8, gf_sharpen_steps=2),
+        ChebyshevFilterConfig(cheby_ideal_rank=8),
+    ],
+    ids=["gf-cf", "gf-cf sharpened", "chebyshev"],
+)
+def test_a_filter_s_because_is_the_brute_force_argmax_of_contributions(config):
+    """A linear filter's contribution of seen item j to item i: the score of i minus the
+    score of i without j. The explanation must name the seen item that drops it most."""
+    users, items = synthetic_pairs(n_users=40, n_items=30, seed=1)
+    matrix = sp.csr_matrix((np.ones(len(users), np.float32), (users, items)), shape=(40, 30))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1
+    name = "graph_filter" if isinstance(config, GraphFilterConfig) else "chebyshev_filter"
+    model = fit_model(name, matrix, config, np.arange(40))
+    scores = block_scores(model, np.arange(40), block=40)
+    ranked = np.argsort(-np.where(matrix.toarray() > 0, -np.inf, scores), axis=1)[:, :4]
+    got = because_items(model, matrix, ranked)
+    respond = model._filter()  # the scores of any 0/1 signal under the fitted filter
+    for user in range(40):
+        seen = matrix[user].indices
+        without = []
+        for j in seen:
+            row = matrix[user].toarray()
+            row[0, j] = 0
+            out = np.zeros((1, 30), dtype=np.float32)
+            respond(sp.csr_matrix(row), out)
+            without.append(out[0])
+        drops = scores[user][None, :] - np.array(without)  # seen × items
+        expected = seen[np.argmax(drops[:, ranked[user]], axis=0)]
+        np.testing.assert_array_equal(got[user], expected)

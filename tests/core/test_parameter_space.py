@@ -41,6 +41,7 @@ PARAMETERS = st.fixed_dictionaries(
         "min_user_items": _bounded("min_user_items", 1, 12),
         "leave_k": _bounded("leave_k", 1, 3),
         "similar_items_k": _bounded("similar_items_k", 0, 1000),
+        "explain": st.booleans(),
         "evaluate_users": _bounded("evaluate_users", 0, 400),
         "ensemble_sample_users": _bounded("ensemble_sample_users", 100, 400),
         "factors": st.sampled_from([1, 2, 8]),
