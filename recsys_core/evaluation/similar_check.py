@@ -1,19 +1,31 @@
-"""The similar-items lists' own validation figure, next to a popularity baseline.
+"""The similar-items lists' own validation figure, next to a popularity baseline, and the
+ensemble's similar-items weights chosen by it.
 
 An item page shows the item's similar items; a good list holds what a visitor of that item
 goes on to want. Measured on the evaluation model (fitted without validation): for each
 sampled evaluated user, the anchor is the last item of their train part (in interaction
 order); a hit is a user whose validation items meet the anchor's top-k similar items. The
 baseline's "similar items" are the most popular ones (the popularity family's).
+
+As for the user lists, the users are split in two seeded halves
+(:func:`~recsys_core.evaluation.protocol.report_half`): an ensemble's similar-items
+weights are chosen on the choice half (the grid of the user blend's choice, the user
+lists' weights kept unless another point is strictly better), the figures reported on
+the other.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
 from recsys_core.columns import Parts
 from recsys_core.data.matrices import SplitArrays, rows_matrix
+from recsys_core.evaluation.protocol import report_half
 from recsys_core.models.base import Model
+from recsys_core.models.blend_choice import weight_grid
+from recsys_core.models.ensemble import Ensemble, standardise_rows
 from recsys_core.models.registry import BASELINE, fit_model
 from recsys_core.ranking.topk import contains
 from recsys_core.scoring.similar import similar_lists
@@ -32,11 +44,57 @@ def last_train_items(arrays: SplitArrays, users: np.ndarray) -> np.ndarray:
     return last[users]
 
 
+def _hits(model: Model, anchors: np.ndarray, truth, k: int) -> np.ndarray:
+    """Per user, whether their anchor's top-k similar items hold a validation item."""
+    unique, where = np.unique(anchors, return_inverse=True)
+    items, _ = similar_lists(model, unique, k)
+    return contains(truth, items[where]).any(axis=1)
+
+
+def _rate(hits: np.ndarray) -> tuple[float, float]:
+    """Hit rate and its 95 % half-width."""
+    if not len(hits):
+        return 0.0, 0.0
+    spread = float(hits.std(ddof=1)) if len(hits) > 1 else 0.0
+    return float(hits.mean()), 1.96 * spread / len(hits) ** 0.5
+
+
+def similar_weights(model: Ensemble, anchors: np.ndarray, truth, k: int) -> tuple[float, ...]:
+    """The members' similar-items weights with the most hits on these users (each member's
+    rows z-scored once, the grid's blends summed from them); the user lists' own weights
+    unless a grid point is strictly better."""
+    unique, where = np.unique(anchors, return_inverse=True)
+    parts = []
+    for member in model.members:
+        part = np.asarray(member.similar_items(unique), dtype=np.float32)
+        standardise_rows(part)
+        parts.append(part)
+    rows = np.arange(len(unique))
+
+    def hits(weights) -> int:
+        blended = sum(np.float32(w) * part for w, part in zip(weights, parts, strict=True))
+        blended[rows, unique] = -np.inf  # never the item itself
+        top = (
+            np.argpartition(-blended, k - 1, axis=1)[:, :k]
+            if k < blended.shape[1]
+            else (np.argsort(-blended, axis=1))
+        )
+        return int(contains(truth, top[where]).any(axis=1).sum())
+
+    best, most = model.weights, hits(model.weights)
+    for weights in weight_grid(len(parts)):
+        got = hits(weights)
+        if got > most:
+            best, most = tuple(float(w) for w in weights), got
+    return best
+
+
 def similar_items_check(
     arrays: SplitArrays, model: Model, k: int, max_users: int = CHECK_USERS
 ) -> dict:
     """HitRate@k of ``model``'s and popularity's similar items of each sampled evaluated
-    user's last train item against their validation items (with 95 % half-widths)."""
+    user's last train item against their validation items (with 95 % half-widths), on the
+    report half; for an ensemble, ``weights`` (family → weight) chosen on the other half."""
     users = arrays.evaluated_users()
     if len(users) > max_users:
         pick = np.random.default_rng(CHECK_SEED).choice(len(users), max_users, replace=False)
@@ -44,15 +102,20 @@ def similar_items_check(
     anchors = last_train_items(arrays, users)
     users, anchors = users[anchors >= 0], anchors[anchors >= 0]
     truth = rows_matrix(arrays, arrays.parts == Parts.VALIDATION, users)
+    report = report_half(users)
+    figures: dict = {"users": int(report.sum()), "k": k}
+    if isinstance(model, Ensemble):
+        choice = np.flatnonzero(~report)
+        weights = similar_weights(model, anchors[choice], truth[choice], k)
+        model = replace(model, weights=weights)
+        families = [member.family for member in model.members]
+        figures["weights"] = dict(zip(families, weights, strict=True))
+        figures["choice_users"] = len(choice)
     train = rows_matrix(arrays, arrays.parts == Parts.TRAIN, np.arange(arrays.n_users))
     baseline = fit_model(BASELINE, train, None, np.arange(arrays.n_users))
-    figures: dict[str, float | int] = {"users": len(users), "k": k}
+    reported = np.flatnonzero(report)
     for name, scored in (("model", model), ("popularity", baseline)):
-        unique, where = np.unique(anchors, return_inverse=True)
-        items, _ = similar_lists(scored, unique, k)
-        hits = contains(truth, items[where]).any(axis=1)
-        rate = float(hits.mean()) if len(hits) else 0.0
+        rate, half_width = _rate(_hits(scored, anchors[reported], truth[reported], k))
         figures[f"{name}_hit_rate@{k}"] = rate
-        spread = float(hits.std(ddof=1)) if len(hits) > 1 else 0.0
-        figures[f"{name}_hit_rate@{k}_ci95"] = 1.96 * spread / max(len(hits), 1) ** 0.5
+        figures[f"{name}_hit_rate@{k}_ci95"] = half_width
     return figures

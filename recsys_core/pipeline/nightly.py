@@ -222,6 +222,7 @@ def nightly_plan(
                 listed,
                 train_dir=results["train-full"]["dir"],
                 similar_items_k=configs.outputs.similar_items_k,
+                weights=results["similar-check"]["figures"].get("weights"),
             ),
         )
     if publish is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -346,11 +346,16 @@ def similar_items_step(
     train_dir: str,
     similar_items_k: int,
     exclusions: Mapping[str, str] | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> dict:
     """The serving model's top ``similar_items_k`` similar items of every item with an
-    interaction (never itself, never one of the ``exclusions``), as similar_items.parquet."""
+    interaction (never itself, never one of the ``exclusions``), as similar_items.parquet;
+    an ensemble's members blended with ``weights`` (family → weight: the similar-items
+    check's choice) when given."""
     seen = sp.load_npz(Path(split_dir) / FULL_MATRIX_FILE).tocsr()
     model, _ = load_model(Path(train_dir) / MODEL_FILE)
+    if weights and isinstance(model, Ensemble):
+        model = replace(model, weights=tuple(weights[m.family] for m in model.members))
     has_users = item_popularity(seen) > 0
     banned = np.union1d(load_exclusions(exclusions, ingest_dir).items, np.flatnonzero(~has_users))
     queries = np.flatnonzero(has_users)
