@@ -213,3 +213,24 @@ def test_the_choice_tries_the_graph_filter_without_its_sharpening(
     assert params["sharpen"] == blend["sharpen"]
     filters = [m for m in model.members if type(m).__name__ == "GraphFilter"]
     assert all(m.sharpen_steps == (2 if blend["sharpen"] else 0) for m in filters)
+
+
+def test_changing_only_the_exclusions_reruns_only_the_listing_steps(
+    prefect_harness, synthetic_adjacency, tmp_path
+):
+    from flows.nightly import nightly
+
+    first_item = synthetic_adjacency.read_text().split()[1]
+    (tmp_path / "a.txt").write_text(f"{first_item}\n")
+    (tmp_path / "b.txt").write_text("")
+    params = {
+        **SMALL,
+        "model": "als",
+        "input_path": str(synthetic_adjacency),
+        "output_dir": str(tmp_path / "out"),
+    }
+    nightly(**params, exclude_items_path=str(tmp_path / "a.txt"))
+    second = nightly(**params, exclude_items_path=str(tmp_path / "b.txt"))
+    ran = {step: state for step, state in _states(second).items() if state != "Cached"}
+    assert ran == dict.fromkeys(["score", "fallback", "similar-items", "publish"], "Completed")
+    assert second["status"] == "replaced"
