@@ -22,9 +22,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from benchmarks.measure import save_result
+from flows.params import NightlyParams
 from recsys_core.config import RankConfig
 from recsys_core.io.workdir import FULL_MATRIX_FILE, SPLIT_FILE
 from recsys_core.models.registry import load_model
+from recsys_core.pipeline.nightly import ranking_config
 from recsys_core.ranking.popular import item_popularity
 from recsys_core.reporting import format_table
 from recsys_core.scoring.batch import score_all_users
@@ -49,11 +51,14 @@ def main(argv: list[str] | None = None) -> dict:
     split_dir = next(Path(d) for d in manifest["work_dirs"] if (Path(d) / SPLIT_FILE).is_file())
     seen = sp.load_npz(split_dir / FULL_MATRIX_FILE).tocsr()
     model, _ = load_model(snapshot / "_model.npz")
-    params = manifest.get("params", {})
-    top_k = int(params.get("top_k", args.top_k))
-    weight = params.get("popularity_weight", RankConfig().popularity_weight)
-    # The ranking's popularity term as the run used it (only ALS adds one at ranking).
-    rank = RankConfig(top_k=top_k, popularity_weight=weight if model.family == "als" else 0.0)
+    params = manifest.get("params")
+    # The ranking as the run ranked (the family's rule for the popularity term).
+    if params:
+        known = {k: v for k, v in params.items() if k in NightlyParams.model_fields}
+        rank = ranking_config(NightlyParams(**known).pipeline_config(None))
+    else:
+        rank = RankConfig(top_k=args.top_k, popularity_weight=0.0)
+    top_k = rank.top_k
     (items, _), score_s = _timed(lambda: score_all_users(seen, model, rank))
     _, explain_s = _timed(lambda: because_items(model, seen, items))
     queries = np.flatnonzero(item_popularity(seen) > 0)
