@@ -35,6 +35,9 @@ CACHED_STEPS = {
     "evaluate",
     "train-full",
     "score",
+    "fallback",
+    "similar-check",
+    "similar-items",
     "blend-choose",
     "blend",
 }
