@@ -23,14 +23,19 @@ def library_message(exc: BaseException) -> str:
 
 @contextmanager
 def reading(path: str | Path, expected: str, hint: str | None = None) -> Iterator[None]:
-    """Run a reader of ``path``: its :class:`InputError` passes as it is, any other
-    exception (pyarrow, pandas, gzip, codecs, numpy) becomes one naming ``path`` and
-    ``expected``."""
+    """Run a reader of ``path``: its :class:`InputError` passes as it is, and so does an
+    ``OSError`` with an errno (the disk's or network's, which the task layer retries);
+    any other exception (pyarrow, pandas, gzip, codecs, numpy; pyarrow's OSError for a
+    corrupt file has no errno) becomes one naming ``path`` and ``expected``."""
     try:
         yield
     except InputError:
         raise
     except _NOT_INPUT:
         raise
+    except OSError as exc:
+        if exc.errno is not None:  # the system's own I/O error: a transient one is retried
+            raise
+        raise InputError(str(path), expected, got=library_message(exc), hint=hint) from exc
     except Exception as exc:  # the boundary: every other library error is wrapped
         raise InputError(str(path), expected, got=library_message(exc), hint=hint) from exc

@@ -55,17 +55,20 @@ def read_excluded_ids(path: str | Path) -> pa.Array:
     path = Path(path)
     if not path.is_file():
         raise InputError(str(path), EXPECTED, got="no such file", hint="exclude_items_path")
-    suffixes = _suffixes(path)
-    with reading(path, EXPECTED):
-        if suffixes[-1:] == [".parquet"]:
-            table = pq.read_table(path)
-        elif suffixes[-1:] in ([".csv"], [".tsv"]):
-            if path.stat().st_size == 0:
-                return pa.array([], pa.string())
-            delimiter = "\t" if suffixes[-1] == ".tsv" else ","
-            table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter))
-        else:
-            return _text_ids(path)
+    with reading(path, EXPECTED):  # the checks too: a non-UTF-8 header fails in them
+        return _read_ids(path, _suffixes(path)[-1:])
+
+
+def _read_ids(path: Path, suffix: list[str]) -> pa.Array:
+    if suffix == [".parquet"]:
+        table = pq.read_table(path)
+    elif suffix in ([".csv"], [".tsv"]):
+        if path.stat().st_size == 0:
+            return pa.array([], pa.string())
+        delimiter = "\t" if suffix == [".tsv"] else ","
+        table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter))
+    else:
+        return _text_ids(path)
     if Columns.ITEM_ID not in table.column_names:
         raise InputError(
             str(path), EXPECTED, column=Columns.ITEM_ID, got=f"columns {table.column_names}"
@@ -75,7 +78,7 @@ def read_excluded_ids(path: str | Path) -> pa.Array:
     column = table.column(Columns.ITEM_ID).combine_chunks()
     if column.null_count:
         row = int(pc.index(pc.is_null(column), True).as_py())
-        line = row + 2 if suffixes[-1] in (".csv", ".tsv") else None  # header is line 1
+        line = row + 2 if suffix != [".parquet"] else None  # a CSV's header is line 1
         raise InputError(
             str(path),
             "an item id in every row",
@@ -88,7 +91,7 @@ def read_excluded_ids(path: str | Path) -> pa.Array:
 
 
 def _text_ids(path: Path) -> pa.Array:
-    with reading(path, EXPECTED + " in UTF-8"), pa.input_stream(str(path), "detect") as stream:
+    with pa.input_stream(str(path), "detect") as stream:
         text = stream.read().decode("utf-8")
     return pa.array([line.strip() for line in text.splitlines() if line.strip()], pa.string())
 
