@@ -13,6 +13,7 @@ The weights and popularity weight are chosen on validation
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -86,21 +87,20 @@ class Ensemble:
         return score
 
     def similar_items(self, items: np.ndarray) -> np.ndarray:
-        """The members' item–item similarities blended like their scores: each row
-        standardised, weighted and summed (no popularity term)."""
-        blended = np.zeros((len(items), self.n_items), dtype=np.float32)
-        for member, weight in zip(self.members, self.weights, strict=True):
-            part = np.asarray(member.similar_items(items), dtype=np.float32)
-            standardise_rows(part, weight)
-            blended += part
-        return blended
+        """The members' item–item similarities blended like their scores (no popularity
+        term)."""
+        return self._blended(items, lambda member: member.similar_items(items))
 
     def contributions(self, items: np.ndarray) -> np.ndarray:
-        """The members' contributions blended as their scores are: each row standardised,
+        """The members' contributions blended like their scores."""
+        return self._blended(items, lambda member: member.contributions(items))
+
+    def _blended(self, items: np.ndarray, rows_of: Callable[[Model], np.ndarray]) -> np.ndarray:
+        """Each member's ``rows_of(member)`` (items × catalogue) standardised per row,
         weighted and summed."""
         blended = np.zeros((len(items), self.n_items), dtype=np.float32)
         for member, weight in zip(self.members, self.weights, strict=True):
-            part = np.asarray(member.contributions(items), dtype=np.float32)
+            part = np.asarray(rows_of(member), dtype=np.float32)
             standardise_rows(part, weight)
             blended += part
         return blended
