@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from benchmarks.measure import GOWALLA, ROOT, measure, run_with_peak_rss
+from benchmarks.outputs_cost import measure_outputs
 from flows.params import NightlyParams
 from recsys_core.columns import Parts
 from recsys_core.data.matrices import eval_training_matrix, read_split
@@ -389,6 +390,10 @@ def main(argv: list[str] | None = None) -> int:
             home.mkdir()
             results["default_nightly"] = run_flow(args.input, out, home, {})
             progress(f"default nightly cold: {results['default_nightly']}")
+            # What explanations and similar items cost against that snapshot's score step.
+            snapshot = max(out.glob("dt=*"))
+            results["outputs_cost"] = measure_outputs(snapshot)
+            progress(f"outputs cost: {json.dumps(results['outputs_cost']['rows'])}")
         if not args.skip_models:
             results["models"] = model_table(args.input, work / "models")
         if not args.skip_scaling:
@@ -476,6 +481,9 @@ def report(r: dict) -> None:
     for key in ("nightly_cold", "nightly_cached", "default_nightly"):
         if key in r:
             print(f"{key}: {json.dumps(r[key])}")
+    if "outputs_cost" in r:
+        print(f"\noutputs of the default nightly's snapshot ({r['outputs_cost']['model']}):")
+        print(format_table(r["outputs_cost"]["rows"]))
     if "models" in r:
         print("\nmodels (validation part of a random_ratio split of the input):")
         print(format_table(r["models"]))

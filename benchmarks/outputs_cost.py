@@ -46,7 +46,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--similar-k", type=int, default=20)
     parser.add_argument("--top-k", type=int, default=20, help="when the manifest has no params")
     args = parser.parse_args(argv)
-    snapshot = Path(args.snapshot)
+    result = measure_outputs(Path(args.snapshot), args.similar_k, args.top_k)
+    print(format_table(result["rows"]))
+    print(save_result("outputs-cost", result))
+    return result
+
+
+def measure_outputs(snapshot: Path, similar_k: int = 20, top_k: int = 20) -> dict:
+    """Score every user, explain those lists and list every item's similar items with the
+    snapshot's serving model, in this process; seconds and each one's ratio to scoring."""
     manifest = json.loads((snapshot / "_manifest.json").read_text())
     split_dir = next(Path(d) for d in manifest["work_dirs"] if (Path(d) / SPLIT_FILE).is_file())
     seen = sp.load_npz(split_dir / FULL_MATRIX_FILE).tocsr()
@@ -57,35 +65,31 @@ def main(argv: list[str] | None = None) -> dict:
         known = {k: v for k, v in params.items() if k in NightlyParams.model_fields}
         rank = ranking_config(NightlyParams(**known).pipeline_config(None))
     else:
-        rank = RankConfig(top_k=args.top_k, popularity_weight=0.0)
-    top_k = rank.top_k
+        rank = RankConfig(top_k=top_k, popularity_weight=0.0)
     (items, _), score_s = _timed(lambda: score_all_users(seen, model, rank))
     _, explain_s = _timed(lambda: because_items(model, seen, items))
     queries = np.flatnonzero(item_popularity(seen) > 0)
-    _, similar_s = _timed(lambda: similar_lists(model, queries, args.similar_k))
+    _, similar_s = _timed(lambda: similar_lists(model, queries, similar_k))
     rows = [
         {"work": "score every user", "seconds": score_s, "x score": 1.0},
         {"work": "explain every list", "seconds": explain_s, "x score": explain_s / score_s},
         {
-            "work": f"similar items, k={args.similar_k}",
+            "work": f"similar items, k={similar_k}",
             "seconds": similar_s,
             "x score": similar_s / score_s,
         },
     ]
     for row in rows:
         row["x score"] = round(row["x score"], 2)
-    print(format_table(rows))
-    result = {
+    return {
         "snapshot": str(snapshot),
         "model": model.family,
         "users": int(seen.shape[0]),
         "items": int(seen.shape[1]),
-        "top_k": top_k,
+        "top_k": rank.top_k,
         "rows": rows,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
     }
-    print(save_result("outputs-cost", result))
-    return result
 
 
 if __name__ == "__main__":

@@ -14,7 +14,14 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recsys_core.config import ALSConfig, PipelineConfig, RankConfig
-from recsys_core.models.base import Arrays, MemberLoader, cosine_rows, family_array
+from recsys_core.models.base import (
+    Arrays,
+    MemberLoader,
+    cosine_rows,
+    family_array,
+    unit_rows,
+)
+from recsys_core.models.contributions import Contributions, low_rank
 from recsys_core.ranking.scorer import BlockScorer, gemm_scorer
 
 log = logging.getLogger(__name__)
@@ -50,10 +57,11 @@ class ALSModel:
         """Cosine of the item factors (implicit's ``similar_items`` measure)."""
         return cosine_rows(self.item_factors, items)
 
-    def contributions(self, items: np.ndarray) -> np.ndarray:
-        """How well each item's factors agree with each of ``items``' (their cosine): a
-        factor model's score is not a sum over seen items, so agreement stands in."""
-        return cosine_rows(self.item_factors, items)
+    def contributions(self, seen: sp.csr_matrix, items: np.ndarray) -> Contributions:
+        """How well each seen item's factors agree with the listed item's (their cosine):
+        a factor model's score is not a sum over seen items, so agreement stands in."""
+        unit = unit_rows(self.item_factors)
+        return low_rank(unit, unit, seen, items)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The npz entries (``family`` included)."""

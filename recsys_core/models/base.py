@@ -11,7 +11,9 @@ from collections.abc import Callable, Mapping
 from typing import ClassVar, Protocol
 
 import numpy as np
+import scipy.sparse as sp
 
+from recsys_core.models.contributions import Contributions
 from recsys_core.ranking.scorer import BlockScorer
 
 # A model file's entries (npz, no pickle): what ``to_arrays`` returns and a loader reads.
@@ -26,8 +28,9 @@ class Model(Protocol):
       every item (+ ``bias`` per item), for the shared top-k (:mod:`recsys_core.ranking`);
     - ``similar_items(items)``: the family's item–item similarity of a block of items
       (items × ``n_items``, higher is more similar);
-    - ``contributions(items)``: row ``r``, column ``j``: how much holding item ``j`` adds to
-      item ``items[r]``'s score (what a "because you have j" explanation ranks by);
+    - ``contributions(seen, items)``: for users ``seen`` (CSR rows) and their lists
+      ``items`` (users × k), how much each seen item adds to each listed item's score
+      (what a "because you have j" explanation ranks by; :mod:`.contributions`);
     - ``to_arrays()``: its npz entries, ``family`` included.
     """
 
@@ -43,7 +46,7 @@ class Model(Protocol):
 
     def similar_items(self, items: np.ndarray) -> np.ndarray: ...
 
-    def contributions(self, items: np.ndarray) -> np.ndarray: ...
+    def contributions(self, seen: sp.csr_matrix, items: np.ndarray) -> Contributions: ...
 
     def to_arrays(self) -> dict[str, np.ndarray]: ...
 
@@ -66,6 +69,11 @@ def cosine_rows(vectors: np.ndarray, items: np.ndarray) -> np.ndarray:
     >>> cosine_rows(np.array([[1.0, 0], [2, 0], [0, 3]]), np.array([0])).round(3).tolist()
     [[1.0, 1.0, 0.0]]
     """
-    norms = np.linalg.norm(vectors, axis=1)
-    unit = (vectors / np.where(norms > 0, norms, 1.0)[:, None]).astype(np.float32)
+    unit = unit_rows(vectors)
     return unit[items] @ unit.T
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` scaled to unit length per row (a zero row stays zero), float32."""
+    norms = np.linalg.norm(vectors, axis=1)
+    return (vectors / np.where(norms > 0, norms, 1.0)[:, None]).astype(np.float32)

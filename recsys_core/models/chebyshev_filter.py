@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from recsys_core.config import ChebyshevFilterConfig, RankConfig
 from recsys_core.models.base import Arrays, MemberLoader, family_array
 from recsys_core.models.chebyshev_kernel import Recurrence
+from recsys_core.models.contributions import Contributions, from_item_rows
 from recsys_core.models.graph_filter import (
     SignalFilter,
     binary_pattern,
@@ -165,10 +166,14 @@ class ChebyshevFilter:
         item ``i``."""
         return filter_similar_items(self._filter(), items, self.n_items)
 
-    def contributions(self, items: np.ndarray) -> np.ndarray:
+    def contributions(self, seen: sp.csr_matrix, items: np.ndarray) -> Contributions:
         """Exact: a user's score of item ``i`` is the sum over their items ``j`` of the
-        operator's entry (j, i), so row ``r`` is the operator's column ``items[r]``."""
-        return filter_similar_items(self._filter(transposed=True), items, self.n_items)
+        operator's entry (j, i): the operator's column ``i``, one listed item at a time
+        (a polynomial of the operator has no cheaper per-pair form)."""
+        columns = self._filter(transposed=True)
+        return from_item_rows(
+            lambda codes: filter_similar_items(columns, codes, self.n_items), seen, items
+        )
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The npz entries (no pickle)."""

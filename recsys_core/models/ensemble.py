@@ -13,14 +13,15 @@ The weights and popularity weight are chosen on validation
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 
 from recsys_core.config import EnsembleConfig, RankConfig
 from recsys_core.models.base import Arrays, MemberLoader, Model, family_array
+from recsys_core.models.contributions import Contributions
 from recsys_core.ranking.scorer import BlockScorer
 
 
@@ -89,21 +90,27 @@ class Ensemble:
     def similar_items(self, items: np.ndarray) -> np.ndarray:
         """The members' item–item similarities blended like their scores (no popularity
         term)."""
-        return self._blended(items, lambda member: member.similar_items(items))
-
-    def contributions(self, items: np.ndarray) -> np.ndarray:
-        """The members' contributions blended like their scores."""
-        return self._blended(items, lambda member: member.contributions(items))
-
-    def _blended(self, items: np.ndarray, rows_of: Callable[[Model], np.ndarray]) -> np.ndarray:
-        """Each member's ``rows_of(member)`` (items × catalogue) standardised per row,
-        weighted and summed."""
         blended = np.zeros((len(items), self.n_items), dtype=np.float32)
-        for member, weight in zip(self.members, self.weights, strict=True):
-            part = np.asarray(rows_of(member), dtype=np.float32)
+        for member, weight in self._weighted():
+            part = np.asarray(member.similar_items(items), dtype=np.float32)
             standardise_rows(part, weight)
             blended += part
         return blended
+
+    def contributions(self, seen: sp.csr_matrix, items: np.ndarray) -> Contributions:
+        """The members' contributions, each standardised over the catalogue per listed
+        item, weighted and summed, like their scores. The blend is standardised already:
+        reported with mean 0 and mean square 1 (an ensemble is never a member)."""
+        values = np.zeros((seen.nnz, items.shape[1]), dtype=np.float32)
+        for member, weight in self._weighted():
+            values += member.contributions(seen, items).standardised(seen, weight)
+        shape = items.shape
+        return Contributions(values, np.zeros(shape), np.ones(shape))
+
+    def _weighted(self) -> list[tuple[Model, float]]:
+        """The members with a non-zero weight (a zero-weight member adds nothing: its rows
+        are never computed), and their weights."""
+        return [(m, w) for m, w in zip(self.members, self.weights, strict=True) if w != 0]
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The npz entries: the weights, the popularity term and each member's entries

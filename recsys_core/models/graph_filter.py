@@ -32,6 +32,7 @@ import scipy.sparse as sp
 
 from recsys_core.config import GraphFilterConfig, RankConfig
 from recsys_core.models.base import Arrays, MemberLoader, family_array
+from recsys_core.models.contributions import Contributions, from_item_rows, low_rank
 from recsys_core.ranking.scorer import BlockScorer
 
 log = logging.getLogger(__name__)
@@ -188,10 +189,30 @@ class GraphFilter:
         """The filter's item–item operator (:func:`filter_similar_items`)."""
         return filter_similar_items(self._filter(), items, self.n_items)
 
-    def contributions(self, items: np.ndarray) -> np.ndarray:
+    def contributions(self, seen: sp.csr_matrix, items: np.ndarray) -> Contributions:
         """Exact: a user's score of item ``i`` is the sum over their items ``j`` of the
-        operator's entry (j, i), so row ``r`` is the operator's column ``items[r]``."""
-        return filter_similar_items(self._filter(transposed=True), items, self.n_items)
+        operator's entry M[j, i]. Unsharpened, M = P̃ + α A Bᵀ (A = D_I^-½ V_k,
+        B = D_I^½ V_k): P̃'s columns of the listed items from two sparse products, the
+        low-rank part per (seen, listed) pair. Sharpened, the operator's columns whole."""
+        if self.sharpen_steps:
+            columns = self._filter(transposed=True)
+            return from_item_rows(
+                lambda codes: filter_similar_items(columns, codes, self.n_items), seen, items
+            )
+        normalised, d_i = self._normalised()
+        by_item = normalised.tocsc()
+        linear = from_item_rows(
+            lambda codes: (by_item[:, codes].T @ normalised).toarray(), seen, items
+        )
+        left = (self.ideal_weight * d_i[:, None] * self.right).astype(np.float32)
+        right = (self.right / d_i[:, None]).astype(np.float32)
+        ideal = low_rank(left, right, seen, items)
+        # Catalogue mean of P̃[j, i] · left[j]·right[i] per slot: (P̃ left)[i] · right[i].
+        through = normalised.T @ (normalised @ left)
+        distinct, position = np.unique(np.maximum(items, 0), return_inverse=True)
+        cross = np.einsum("ij,ij->i", through[distinct], right[distinct], dtype=np.float64)
+        cross = cross[position].reshape(items.shape) / max(self.n_items, 1)
+        return linear.plus(ideal, cross)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The npz entries (no pickle): the 0/1 matrix as indptr/indices, V_k, the ideal

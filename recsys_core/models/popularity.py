@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from recsys_core.config import RankConfig
 from recsys_core.models.base import Arrays, MemberLoader, family_array
+from recsys_core.models.contributions import Contributions, constant_per_item
 from recsys_core.ranking.popular import item_popularity, popularity_bias
 from recsys_core.ranking.scorer import BlockScorer
 
@@ -47,10 +48,10 @@ class Popularity:
         popular ones."""
         return np.broadcast_to(item_scores(self), (len(items), self.n_items)).copy()
 
-    def contributions(self, items: np.ndarray) -> np.ndarray:
+    def contributions(self, seen: sp.csr_matrix, items: np.ndarray) -> Contributions:
         """No seen item changes a popularity score: the user's most popular seen item is
         the one named."""
-        return self.similar_items(items)
+        return constant_per_item(item_scores(self), seen, items.shape[1])
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The npz entries (``family`` included)."""
