@@ -39,3 +39,16 @@ def reading(path: str | Path, expected: str, hint: str | None = None) -> Iterato
         raise InputError(str(path), expected, got=library_message(exc), hint=hint) from exc
     except Exception as exc:  # the boundary: every other library error is wrapped
         raise InputError(str(path), expected, got=library_message(exc), hint=hint) from exc
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Run a writer into ``path``: an ``OSError`` that names no file (pyarrow's, or a
+    write to an open handle, on a full disk: ``ENOSPC``) is raised again naming ``path``,
+    its errno kept so that the task layer still retries it."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise OSError(exc.errno, f"{exc.strerror or exc} (writing {path})", str(path)) from exc

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from recsys_core.io.atomic import staged_folder
+from recsys_core.io.boundary import writing
 from recsys_core.io.workdir import read_summary, reusable, step_dir, write_summary
 from recsys_core.pipeline.plan import Plan, StepCall, drive
 from recsys_core.pipeline.table import step as step_named
@@ -30,7 +31,7 @@ def run_step(step: str, out_dir: str, **inputs: Any) -> dict:
     if reused:
         summary = read_summary(out_dir)
     else:
-        with staged_folder(out_dir) as staging:
+        with writing(out_dir), staged_folder(out_dir) as staging:
             summary = step_named(step).run(staging, **inputs)
             write_summary(staging, summary)
     seconds = round(time.perf_counter() - started, 3)

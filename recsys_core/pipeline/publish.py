@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from recsys_core.config import PublishConfig
 from recsys_core.evaluation.churn import list_churn
+from recsys_core.io.boundary import writing
 from recsys_core.io.storage import Store, open_store
 from recsys_core.io.workdir import FALLBACK_FILE as FALLBACK_STEP_FILE
 from recsys_core.io.workdir import MODEL_FILE, RECOMMENDATIONS_FILE, prune_work, read_summary
@@ -21,6 +22,7 @@ from recsys_core.publishing.commit import (
     publish_similar_items,
     publish_snapshot,
 )
+from recsys_core.publishing.history import record_night
 from recsys_core.publishing.quality_gate import QualityGateFailed, judge_against_latest
 from recsys_core.publishing.snapshot import (
     FALLBACK_FILE,
@@ -52,51 +54,54 @@ def publish_step(
     """Publish the dated snapshot as the publish policy decides (evaluated once), its
     similar items first (``similar_dir``: the similar-items step's folder), then apply
     retention to both and prune the ``step_folders`` no kept snapshot came from."""
-    started = time.perf_counter()
-    output = open_store(publish.output_dir)
-    metrics = read_summary(evaluate_dir)["metrics"]
-    files = (Path(score_dir) / RECOMMENDATIONS_FILE, metrics, Path(train_dir) / MODEL_FILE)
-    decision = decide(
-        output,
-        publish.run_date,
-        manifest["fingerprint"],
-        overwrite=publish.overwrite,
-        started_at=publish.started_at,
-    )
-    name = snapshot_name(publish.run_date)
-    extra = {}
-    if fallback_dir is not None:
-        extra[FALLBACK_FILE] = Path(fallback_dir) / FALLBACK_STEP_FILE
-    similar = similar_items_store(output)
-    manifest = {
-        **manifest,
-        "fallback": output.child(name).uri(FALLBACK_FILE) if extra else None,
-        "similar_items": similar.uri(name) if similar_dir is not None else None,
-    }
-    if decision in (Decision.PUBLISH, Decision.REPLACE):  # a no-op rerun judges nothing
-        manifest = judged_manifest(output, publish, manifest, files, extra)
-    if similar_dir is not None and decision is not Decision.KEEP:
-        # First: the user lists' manifest never names a similar-items date that is absent.
-        similar_table = Path(similar_dir) / SIMILAR_ITEMS_STEP_FILE
-        publish_similar_items(output, publish.run_date, similar_table, manifest)
-    _, location = publish_snapshot(
-        output, publish.run_date, *files, manifest, decision=decision, extra_files=extra
-    )
-    removed = apply_retention(output, publish.keep_last)
-    if published_dates(similar):
-        apply_retention(similar, publish.keep_last)
-    keep = set(manifest["work_dirs"])
-    for name in published_dates(output):
-        keep.update(read_manifest(output.child(name)).get("work_dirs", []))
-    pruned = prune_work(work_dir, step_folders, keep)
-    return {
-        "status": str(decision),
-        "snapshot": location,
-        "quality_gate": manifest.get("quality_gate"),
-        "removed": removed,
-        "pruned": pruned,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    with writing(publish.output_dir):  # a full disk's error names the output
+        started = time.perf_counter()
+        output = open_store(publish.output_dir)
+        metrics = read_summary(evaluate_dir)["metrics"]
+        files = (Path(score_dir) / RECOMMENDATIONS_FILE, metrics, Path(train_dir) / MODEL_FILE)
+        decision = decide(
+            output,
+            publish.run_date,
+            manifest["fingerprint"],
+            overwrite=publish.overwrite,
+            started_at=publish.started_at,
+        )
+        name = snapshot_name(publish.run_date)
+        extra = {}
+        if fallback_dir is not None:
+            extra[FALLBACK_FILE] = Path(fallback_dir) / FALLBACK_STEP_FILE
+        similar = similar_items_store(output)
+        manifest = {
+            **manifest,
+            "fallback": output.child(name).uri(FALLBACK_FILE) if extra else None,
+            "similar_items": similar.uri(name) if similar_dir is not None else None,
+        }
+        if decision in (Decision.PUBLISH, Decision.REPLACE):  # a no-op rerun judges nothing
+            manifest = judged_manifest(output, publish, manifest, files, extra)
+        if similar_dir is not None and decision is not Decision.KEEP:
+            # First: the user lists' manifest never names a similar-items date that is absent.
+            similar_table = Path(similar_dir) / SIMILAR_ITEMS_STEP_FILE
+            publish_similar_items(output, publish.run_date, similar_table, manifest)
+        _, location = publish_snapshot(
+            output, publish.run_date, *files, manifest, decision=decision, extra_files=extra
+        )
+        if decision in (Decision.PUBLISH, Decision.REPLACE):
+            record_night(output, name)
+        removed = apply_retention(output, publish.keep_last)
+        if published_dates(similar):
+            apply_retention(similar, publish.keep_last)
+        keep = set(manifest["work_dirs"])
+        for name in published_dates(output):
+            keep.update(read_manifest(output.child(name)).get("work_dirs", []))
+        pruned = prune_work(work_dir, step_folders, keep)
+        return {
+            "status": str(decision),
+            "snapshot": location,
+            "quality_gate": manifest.get("quality_gate"),
+            "removed": removed,
+            "pruned": pruned,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
 
 
 def judged_manifest(

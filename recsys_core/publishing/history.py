@@ -1,9 +1,11 @@
-"""Quality night after night: one row per published snapshot, from its manifest and
-metrics, and the history plot (``<output_dir>/_report/history.png``)."""
+"""Quality night after night: one row per published night, from its snapshot's manifest
+and metrics, kept in ``<output_dir>/_history.jsonl`` beyond retention, and the history plot
+(``<output_dir>/_report/history.png``)."""
 
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 from recsys_core.io.storage import Store, as_store
@@ -13,6 +15,8 @@ from recsys_core.publishing.snapshot import published_dates, read_manifest, read
 
 REPORT_DIR = "_report"
 HISTORY_PLOT = "history.png"
+# One JSON row per published night, kept when retention removes the night's snapshot.
+HISTORY_LOG = "_history.jsonl"
 
 
 def _rounded(value: float | None) -> float | None:
@@ -20,33 +24,59 @@ def _rounded(value: float | None) -> float | None:
 
 
 def history_rows(output_dir: str | Path | Store, last: int) -> list[dict]:
-    """The newest ``last`` published snapshots, oldest first: date, model, validation
-    metrics and the popularity baseline's, counts, run seconds, churn."""
+    """The newest ``last`` published nights, oldest first: date, model, validation metrics
+    and the popularity baseline's, counts, run seconds, churn. From the history log, which
+    outlives retention, and the published snapshots for any night the log lacks (published
+    before it existed)."""
     store = as_store(output_dir)
-    rows = []
-    for name in published_dates(store)[-last:]:
-        folder = store.child(name)
-        manifest, metrics = read_manifest(folder), read_metrics(folder)
-        k = manifest["params"]["top_k"]
-        validation = metrics.get("validation", {})
-        popularity = metrics.get("popularity_validation", {})
-        churn = manifest.get("churn") or {}
-        rows.append(
-            {
-                "date": name.removeprefix("dt="),
-                "model": manifest["params"].get("model", LEGACY_FAMILY),
-                f"recall@{k}": _rounded(validation.get(metric_key("recall", k))),
-                f"ndcg@{k}": _rounded(validation.get(metric_key("ndcg", k))),
-                f"pop ndcg@{k}": _rounded(popularity.get(metric_key("ndcg", k))),
-                "users": manifest["rows"]["users"],
-                "items": manifest["rows"]["items"],
-                "interactions": manifest["rows"]["interactions"],
-                "run_s": manifest.get("run_seconds"),
-                "jaccard": churn.get("mean_jaccard"),
-                "first_changed": churn.get("first_item_changed"),
-            }
-        )
-    return rows
+    rows = {row["date"]: row for row in logged_rows(store)}
+    for name in published_dates(store):
+        if name.removeprefix("dt=") not in rows:
+            rows[name.removeprefix("dt=")] = snapshot_row(store, name)
+    return [rows[date] for date in sorted(rows)][-last:] if last > 0 else []
+
+
+def snapshot_row(store: Store, name: str) -> dict:
+    """The history row of published snapshot ``name`` (``dt=…``), from its files."""
+    folder = store.child(name)
+    manifest, metrics = read_manifest(folder), read_metrics(folder)
+    params = manifest.get("params") or {}  # a plan run outside the flow records none
+    validation = metrics.get("validation", {})
+    popularity = metrics.get("popularity_validation", {})
+    k = params.get("top_k") or next(
+        (int(key.split("@")[1]) for key in validation if key.startswith("ndcg@")), 0
+    )
+    churn = manifest.get("churn") or {}
+    rows = manifest.get("rows", {})
+    return {
+        "date": name.removeprefix("dt="),
+        "model": params.get("model", LEGACY_FAMILY),
+        f"recall@{k}": _rounded(validation.get(metric_key("recall", k))),
+        f"ndcg@{k}": _rounded(validation.get(metric_key("ndcg", k))),
+        f"pop ndcg@{k}": _rounded(popularity.get(metric_key("ndcg", k))),
+        "users": rows.get("users"),
+        "items": rows.get("items"),
+        "interactions": rows.get("interactions"),
+        "run_s": manifest.get("run_seconds"),
+        "jaccard": churn.get("mean_jaccard"),
+        "first_changed": churn.get("first_item_changed"),
+    }
+
+
+def logged_rows(store: Store) -> list[dict]:
+    """The history log's rows (none when there is no log yet)."""
+    if not store.is_file(HISTORY_LOG):
+        return []
+    return [json.loads(line) for line in store.read_bytes(HISTORY_LOG).decode().splitlines()]
+
+
+def record_night(store: Store, name: str) -> None:
+    """Add published snapshot ``name``'s row to the history log (a replaced date's row is
+    replaced). The log is rewritten whole, atomically, under the output's lock."""
+    row = snapshot_row(store, name)
+    rows = [r for r in logged_rows(store) if r["date"] != row["date"]] + [row]
+    lines = [json.dumps(r) for r in sorted(rows, key=lambda r: r["date"])]
+    store.write_bytes(("\n".join(lines) + "\n").encode(), HISTORY_LOG)
 
 
 def plot_history(rows: list[dict]) -> bytes:

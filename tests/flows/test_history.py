@@ -31,13 +31,16 @@ def test_history_table_plot_and_churn(prefect_harness, synthetic_adjacency, tmp_
     assert changed["mean_jaccard"] < 1.0 and changed["common_users"] == 300
 
     rows = history_rows(out, last=10)
-    assert [row["date"] for row in rows] == ["2026-11-19", "2026-11-20", "2026-11-21"]  # kept 3
-    for row in rows:
+    # Every night published, the one retention removed (keep_last 3) included.
+    assert [row["date"] for row in rows] == [day for day, _ in nights]
+    assert [p.name for p in out.glob("dt=*")] != [] and not (out / "dt=2026-11-18").exists()
+    assert history_rows(out, last=2) == rows[-2:]
+    for row in rows[1:]:
         metrics = read_metrics(out / f"dt={row['date']}")
         assert row["ndcg@5"] == round(metrics["validation"]["ndcg@5"], 4)
         assert row["pop ndcg@5"] == round(metrics["popularity_validation"]["ndcg@5"], 4)
         assert row["users"] == 300 and row["run_s"] > 0
-    assert rows[1]["jaccard"] == changed["mean_jaccard"]
+    assert rows[2]["jaccard"] == changed["mean_jaccard"]
 
     capsys.readouterr()
     assert report([str(out)]) == 0
@@ -52,4 +55,5 @@ def test_history_table_plot_and_churn(prefect_harness, synthetic_adjacency, tmp_
             return await client.read_latest_artifacts()
 
     history = {a.key: a for a in asyncio.run(latest_artifacts())}["nightly-history"]
-    assert [row["date"] for row in json.loads(history.data)] == [r["date"] for r in rows]
+    kept = [r["date"] for r in rows[-3:]]  # the artifact: the last keep_last nights
+    assert [row["date"] for row in json.loads(history.data)] == kept

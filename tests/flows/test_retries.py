@@ -2,11 +2,15 @@
 retried and the run completes; a permanent one fails the run and leaves the published
 snapshot as it was."""
 
+import errno
 import json
+import os
+from pathlib import Path
 
 import pytest
 
 import recsys_core.io.adjacency as adjacency
+import recsys_core.pipeline.execute as execute
 import recsys_core.pipeline.steps as steps
 import recsys_core.publishing.commit as publishing
 from recsys_core.publishing.snapshot import published_dates, read_manifest, verify_snapshot
@@ -80,3 +84,107 @@ def test_a_permanent_io_error_fails_the_run_and_keeps_the_snapshot(
     assert read_manifest(out / "dt=2026-11-19") == before and verify_snapshot(out / "dt=2026-11-19")
     assert (out / "_LATEST").read_text() == "dt=2026-11-19\n"
     assert [p.name for p in out.iterdir() if p.name.startswith(".") and p.name != ".lock"] == []
+
+
+# pyarrow's words for a write to a full disk (measured: pq.write_table on a full tmpfs).
+PYARROW_ENOSPC = "Error writing bytes to file. Detail: [errno 28] No space left on device"
+
+# Every folder step of a default (ensemble) night, and publish.
+NIGHT_STEPS = {
+    "ingest",
+    "split",
+    "weight",
+    "blend-budget",
+    "train-eval",
+    "evaluate",
+    "blend-choose",
+    "train-full",
+    "blend",
+    "score",
+    "fallback",
+    "similar-check",
+    "similar-items",
+}
+
+
+def fail_each_step_once(monkeypatch, error: OSError | None = None) -> dict[str, int]:
+    """Each folder step's first completion (the write of its summary, after its files)
+    raises ``error`` (an injected EIO by default); returns the faults per step."""
+    original, faults = execute.write_summary, {}
+
+    def flaky(folder, summary):
+        step = Path(folder).parent.name
+        if step not in faults:
+            faults[step] = 1
+            raise error or OSError(errno.EIO, f"injected I/O error in {step}")
+        return original(folder, summary)
+
+    monkeypatch.setattr(execute, "write_summary", flaky)
+    return faults
+
+
+def _leftovers(folder: Path) -> list[str]:
+    """Staged or half-written entries (hidden names) under ``folder``, locks aside."""
+    return [str(p) for p in folder.rglob(".*") if p.name != ".lock"]
+
+
+@pytest.mark.slow
+def test_every_step_retries_a_transient_fault_and_the_run_completes(
+    published, monkeypatch, tmp_path
+):
+    from flows.nightly import main
+
+    fresh = tmp_path / "fresh.txt"  # a path of its own: every step runs afresh
+    fresh.write_bytes(open(published["input_path"], "rb").read())
+    faults = fail_each_step_once(monkeypatch)
+    publish_calls = inject_io_errors(monkeypatch, publishing, "link_or_copy", times=1)
+    params = {**published, "input_path": str(fresh), "model": "ensemble"}
+    assert main(["--params", json.dumps(params)]) == 0
+    assert set(faults) == NIGHT_STEPS and publish_calls[0] >= 2
+    out = tmp_path / "out"
+    assert published_dates(out) == ["dt=2026-11-19", "dt=2026-11-20"]
+    verify_snapshot(out / "dt=2026-11-20")
+    assert _leftovers(out) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["score", "publish"])
+def test_a_full_disk_names_the_path_and_the_next_run_completes(
+    published, monkeypatch, tmp_path, capsys, where
+):
+    """A full disk: the scores' Parquet is half written, then pyarrow's own error (as it
+    raises it on a full tmpfs: errno 28, naming no file); or publishing's first link fails
+    with ENOSPC. The run fails naming where it was writing; the published snapshot,
+    _LATEST and the work folder stay usable, and the next run (disk freed) publishes."""
+    from flows.nightly import main
+
+    out = tmp_path / "out"
+    before = read_manifest(out / "dt=2026-11-19")
+    if where == "score":
+        original = steps.write_recommendations
+
+        def half_written(table, path):
+            original(table, path)
+            os.truncate(path, os.path.getsize(path) // 2)
+            raise OSError(errno.ENOSPC, PYARROW_ENOSPC)
+
+        monkeypatch.setattr(steps, "write_recommendations", half_written)
+    else:
+
+        def full_disk(source, target, *args, **kwargs):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(publishing, "link_or_copy", full_disk)
+    capsys.readouterr()
+    assert main(["--params", json.dumps(published)]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "No space left on device" in last
+    assert (str(out / "_work" / "score") if where == "score" else str(out)) in last
+    assert published_dates(out) == ["dt=2026-11-19"]
+    assert read_manifest(out / "dt=2026-11-19") == before and verify_snapshot(out / "dt=2026-11-19")
+    assert (out / "_LATEST").read_text() == "dt=2026-11-19\n"
+    assert _leftovers(out) == []
+    monkeypatch.undo()
+    assert main(["--params", json.dumps(published)]) == 0
+    assert published_dates(out) == ["dt=2026-11-19", "dt=2026-11-20"]
+    verify_snapshot(out / "dt=2026-11-20")
