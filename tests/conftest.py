@@ -32,6 +32,15 @@ def prefect_harness():
 
 
 @pytest.fixture(scope="session")
+def prefect_api_url(prefect_harness) -> str:
+    """The harness's API, for a subprocess to use (``PREFECT_API_URL``) instead of starting
+    and migrating a server of its own (10-30 s each here)."""
+    from prefect.settings import get_current_settings
+
+    return str(get_current_settings().api.url)
+
+
+@pytest.fixture(scope="session")
 def synthetic_adjacency(tmp_path_factory) -> Path:
     from recsys_core.data.synthetic import synthetic_pairs, write_adjacency
 

@@ -23,10 +23,11 @@ def _waiting(prefect_home) -> bool:
     return any("is held by another run" in log.read_text() for log in logs)
 
 
-def _start(tmp_path, name, params):
+def _start(tmp_path, name, params, api_url):
+    """A CLI run with its own Prefect home (its logs) on the harness's API."""
     home = tmp_path / f"prefect-{name}"
     home.mkdir()
-    env = {**os.environ, "PREFECT_HOME": str(home)}
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": api_url}
     return subprocess.Popen(
         [sys.executable, "-m", "flows.nightly", "--params", json.dumps(params)],
         cwd=ROOT,
@@ -38,14 +39,18 @@ def _start(tmp_path, name, params):
 
 
 @pytest.mark.slow
-def test_two_runs_for_one_date_with_different_parameters(synthetic_adjacency, tmp_path):
+def test_two_runs_for_one_date_with_different_parameters(
+    prefect_api_url, synthetic_adjacency, tmp_path
+):
     out = tmp_path / "out"
     out.mkdir()
     base = {**SMALL, "input_path": str(synthetic_adjacency), "output_dir": str(out)}
     # Both runs must have started before either publishes: hold their output lock until
     # each one's log says it is waiting for it.
     with FileLock(out / LOCK_FILE):
-        runs = {f: _start(tmp_path, str(f), {**base, "factors": f}) for f in (8, 12)}
+        runs = {
+            f: _start(tmp_path, str(f), {**base, "factors": f}, prefect_api_url) for f in (8, 12)
+        }
         deadline = time.monotonic() + 240
         while not all(_waiting(tmp_path / f"prefect-{f}") for f in runs):
             assert time.monotonic() < deadline, "the runs never reached the output lock"
