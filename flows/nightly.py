@@ -49,6 +49,7 @@ from recsys_core.pipeline.tune import best_params_path
 from recsys_core.publishing.history import history_rows
 from recsys_core.publishing.quality_gate import QualityGateFailed
 from recsys_core.reporting import blend_rows, format_table, metrics_rows
+from tasks.output_slot import output_slot
 from tasks.runner import PrefectStepRunner, block_task_runner
 
 
@@ -168,8 +169,13 @@ def _run(params: NightlyParams) -> dict:
     output = output_location(params.output_dir)
     work = work_root(output, params.work_dir)
     blocks_on = block_task_runner(params.task_runner, params.dask_address)
-    # One run per output at a time: a backfill queues behind a running nightly.
-    with blocks_on as block_runner, output_lock(output, params.lock_timeout_s, work):
+    # One run per output at a time: a backfill queues behind a running nightly. The file
+    # lock first, then Prefect's cross-machine slot (one order everywhere: no deadlock).
+    with (
+        blocks_on as block_runner,
+        output_lock(output, params.lock_timeout_s, work),
+        output_slot(str(output), params.lock_timeout_s),
+    ):
         runner = PrefectStepRunner(work, block_runner=block_runner)
         plan = nightly_plan(
             params.pipeline_config(day),

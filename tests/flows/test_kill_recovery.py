@@ -105,7 +105,7 @@ def outputs(prefect_harness, synthetic_adjacency, tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize(("point", "hook", "replacing"), CASES, ids=[c[0] for c in CASES])
 def test_a_kill_leaves_complete_snapshots_and_the_next_run_recovers(
-    outputs, prefect_api_url, synthetic_adjacency, tmp_path, point, hook, replacing
+    outputs, prefect_api_url, synthetic_adjacency, tmp_path, monkeypatch, point, hook, replacing
 ):
     from flows.nightly import main
 
@@ -119,8 +119,11 @@ def test_a_kill_leaves_complete_snapshots_and_the_next_run_recovers(
         "keep_last": 2,
     }
     target, nth, marker = hook
-    # The harness's API: a server of its own would cost the run 10-30 s to start.
-    env = {**os.environ, "PREFECT_API_URL": prefect_api_url}
+    # The harness's API: a server of its own would cost the run 10-30 s to start. Without
+    # the cross-machine slot: a killed holder's lease lapses only after 60 s, and these
+    # tests are about the files (tests/flows/test_cross_machine_lock.py is about the slot).
+    env = {**os.environ, "PREFECT_API_URL": prefect_api_url, "RECSYS_OUTPUT_SLOT": "off"}
+    monkeypatch.setenv("RECSYS_OUTPUT_SLOT", "off")  # the recovering run below
     # Output to a file, not a pipe: the killed run's Prefect API child would hold a pipe
     # open. Its own session, so that child is killed with it.
     log = tmp_path / "killed.log"

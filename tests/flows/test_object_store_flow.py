@@ -43,7 +43,7 @@ def test_nightly_reads_from_and_publishes_to_s3(
     assert recs.num_rows == manifest["rows"]["users"] * SMALL["top_k"]
     # Only the contract lands in the bucket; the step cache is local, where the README says.
     names = {info.base_name for info in bucket.list_dir("recs")}
-    assert names == {"_LATEST", "dt=2026-11-20", SIMILAR_ITEMS_DIR}
+    assert names == {"_LATEST", "_history.jsonl", "dt=2026-11-20", SIMILAR_ITEMS_DIR}
     # The similar items: their own dataset, named in the manifest, excluded item absent.
     assert manifest["similar_items"] == f"{out}/{SIMILAR_ITEMS_DIR}/dt=2026-11-20"
     assert verify_snapshot(manifest["similar_items"])["rows"]["similar_items"] > 0
