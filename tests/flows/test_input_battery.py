@@ -7,7 +7,10 @@ accepted".
 
 import gzip
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from recsys_core.publishing.snapshot import published_dates, read_manifest
+from tests.conftest import ROOT
 
 SMALL = {"factors": 4, "iterations": 2, "top_k": 3}
 N_USERS, PER_USER, N_ITEMS = 24, 8, 30
@@ -279,3 +283,43 @@ def test_parameters_are_checked_before_anything_runs(params, expected):
     with pytest.raises((ValidationError, ValueError)) as raised:
         NightlyParams(**{"input_path": "data/gowalla_sample.txt", **params})
     assert expected in str(raised.value)
+
+
+# A subset in a real process, as a user meets it: the exit code, stderr's last line, no
+# traceback anywhere (one of each reader and kind of error).
+IN_A_PROCESS = [
+    "missing file",
+    "non-integer id",
+    "unknown event (strict)",
+    "extra field",
+    "bad timestamp",
+    "truncated gzip",
+    "non-UTF-8 csv",
+    "NaN weight",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", IN_A_PROCESS)
+def test_a_bad_input_fails_the_same_in_a_real_process(published, prefect_api_url, tmp_path, case):
+    name, content, extra, expected, where = ERRORS[case]
+    path = _input(tmp_path, name, content)
+    out = tmp_path / "out"
+    shutil.copytree(published, out)
+    params = {**SMALL, "input_path": str(path), "output_dir": str(out), "run_date": "2026-11-20"}
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.nightly", "--params", json.dumps({**params, **extra})],
+        cwd=ROOT,
+        env={**os.environ, "PREFECT_API_URL": prefect_api_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr + done.stdout
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert str(path) in last_line and expected in last_line, last_line
+    if where:
+        assert where in last_line, last_line
+    assert published_dates(out) == ["dt=2026-11-19"]
+    assert (out / "_LATEST").read_text() == "dt=2026-11-19\n"
