@@ -440,7 +440,10 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = ROOT / "benchmarks" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = results["date"].replace(":", "").replace("+0000", "Z")
-    for name in (f"bench-{stamp}.json", "latest.json"):
+    skipped = [k for k in ("skip_flow", "skip_scaling", "skip_models") if getattr(args, k)]
+    results["skipped"] = skipped
+    # latest.json (the docs' results page) is the latest complete run only.
+    for name in [f"bench-{stamp}.json"] + ([] if skipped else ["latest.json"]):
         (out_dir / name).write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {out_dir / f'bench-{stamp}.json'}")
     return 0
