@@ -9,7 +9,6 @@ The wiring is the core's plan (``recsys_core/pipeline/nightly.py``: ``nightly_pl
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 import time
 import zoneinfo
@@ -45,7 +44,7 @@ from recsys_core.io.lock import output_lock
 from recsys_core.io.storage import is_uri, output_location
 from recsys_core.io.workdir import work_root
 from recsys_core.pipeline.nightly import nightly_plan
-from recsys_core.pipeline.tune import best_params_path
+from recsys_core.pipeline.tune import best_params_path, read_best_params
 from recsys_core.publishing.history import history_rows
 from recsys_core.publishing.quality_gate import QualityGateFailed
 from recsys_core.reporting import blend_rows, format_table, metrics_rows
@@ -78,7 +77,7 @@ def resolve_params_from(params: NightlyParams) -> tuple[NightlyParams, dict[str,
     path = best_params_path(Path(params.output_dir).resolve())
     if not path.is_file():
         raise InputError(str(path), "a best_params.json written by flows.tune (params_from: best)")
-    return apply_best(params, json.loads(path.read_text()), str(path))
+    return apply_best(params, read_best_params(path), str(path))
 
 
 # The signature is NightlyParams field for field (Prefect reads it to build a deployment's

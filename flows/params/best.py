@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import ValidationError
+
 from flows.params.fields import DEFAULTS, MODEL_KNOBS, NightlyParams
+from recsys_core.errors import InputError
 from recsys_core.models.registry import knobs_in_effect
 
 
@@ -30,4 +33,11 @@ def apply_best(
             update[knob], origin[knob] = chosen[knob], source
         else:
             origin[knob] = "default"
-    return NightlyParams(**{**params.model_dump(), **update}), origin
+    try:
+        return NightlyParams(**{**params.model_dump(), **update}), origin
+    except ValidationError as error:  # a hand-edited file: name it and the knob
+        first = error.errors()[0]
+        knob = ".".join(str(part) for part in first["loc"])
+        raise InputError(
+            source, f"{knob} within its bounds ({first['msg']})", got=repr(first.get("input"))
+        ) from None

@@ -15,7 +15,9 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from recsys_core.config import PipelineConfig
+from recsys_core.errors import InputError
 from recsys_core.io.atomic import json_text, replace_text
+from recsys_core.io.boundary import reading
 from recsys_core.metrics import METRIC_NAMES, metric_key
 from recsys_core.models.registry import family
 from recsys_core.pipeline.inputs import fetch_input, input_checksum
@@ -38,6 +40,22 @@ PLOT_FILE = "leaderboard.png"
 def best_params_path(output_dir: str | Path) -> Path:
     """``<output_dir>/_tuning/best_params.json``: what ``params_from: best`` reads."""
     return Path(output_dir) / TUNING_DIR / BEST_PARAMS_FILE
+
+
+BEST_PARAMS_FORM = "a best_params.json written by flows.tune (a JSON object with a 'params' object)"
+
+
+def read_best_params(path: Path) -> dict[str, Any]:
+    """A best_params.json, through the input boundary: anything else than the form
+    :func:`write_tuning` writes is an :class:`InputError` naming the file."""
+    with reading(path, BEST_PARAMS_FORM):
+        best = json.loads(path.read_text())
+    if not isinstance(best, dict):
+        raise InputError(str(path), BEST_PARAMS_FORM, got=f"a JSON {type(best).__name__}")
+    if not isinstance(best.get("params", {}), dict):
+        kind = type(best["params"]).__name__
+        raise InputError(str(path), BEST_PARAMS_FORM, got=f"'params' is a JSON {kind}")
+    return best
 
 
 def knobs(config: PipelineConfig, name: str = DEFAULT_FAMILY) -> dict[str, Any]:
@@ -202,7 +220,7 @@ def _earlier_params(output_dir: str | Path, name: str) -> dict[str, Any]:
     path = best_params_path(output_dir)
     if not path.is_file():
         return {}
-    earlier = json.loads(path.read_text()).get("params", {})
+    earlier = read_best_params(path).get("params", {})
     return {k: v for k, v in earlier.items() if k not in FAMILY_KNOBS[name]}
 
 

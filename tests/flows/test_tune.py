@@ -82,3 +82,30 @@ def test_params_from_best_without_a_tuning_run_names_the_file(prefect_harness, t
 
     with pytest.raises(InputError, match="best_params.json: expected a best_params.json"):
         nightly(output_dir=str(tmp_path / "out"), params_from="best", run_date="2026-11-21")
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ('{"params": {"factors": 8', "JSONDecodeError"),  # cut short
+        ("[1, 2]", "JSON list"),
+        ('{"params": ["factors"]}', "'params' is a JSON list"),
+        ('{"params": {"factors": -3}}', "factors within its bounds"),  # hand-edited
+        ('{"params": {"factors": "many"}}', "factors within its bounds"),
+    ],
+    ids=["truncated", "not an object", "params not an object", "out of bounds", "wrong type"],
+)
+def test_a_bad_best_params_file_is_an_input_error_naming_it(
+    prefect_harness, tmp_path, content, named
+):
+    from flows.nightly import nightly
+    from recsys_core.errors import InputError
+    from recsys_core.pipeline.tune import best_params_path
+
+    out = tmp_path / "out"
+    path = best_params_path(out)
+    path.parent.mkdir(parents=True)
+    path.write_text(content)
+    with pytest.raises(InputError) as raised:
+        nightly(output_dir=str(out), model="als", params_from="best", run_date="2026-11-21")
+    assert str(path) in str(raised.value) and named in str(raised.value), str(raised.value)
