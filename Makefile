@@ -45,8 +45,8 @@ run: install  ## nightly flow on the embedded sample; last line is the snapshot 
 tune: install  ## tuning flow on the embedded sample; last line is best_params.json
 	$(CLI) tune --params '$(PARAMS)'
 
-test: install  ## every test, slow ones included (as CI runs them)
-	$(PY) -m pytest
+test: install  ## every test, slow ones included (as CI runs them); the 25 slowest listed last
+	$(PY) -m pytest --durations=25
 
 test-fast: install  ## the quick loop
 	$(PY) -m pytest -m "not slow"
