@@ -18,6 +18,17 @@ from recsys_core.publishing.snapshot import published_dates, read_manifest, veri
 SMALL = {"factors": 8, "iterations": 3, "top_k": 5, "max_metric_drop": 1.0}
 
 
+@pytest.fixture(autouse=True)
+def no_retry_delay(monkeypatch):
+    """The steps' retries as shipped, without their waits (2 s, then 10 s): what is tested
+    is that a step retries, not how long it waits."""
+    from tasks.steps import TASKS
+
+    for name, step_task in list(TASKS.items()):
+        if step_task.retries:
+            monkeypatch.setitem(TASKS, name, step_task.with_options(retry_delay_seconds=0))
+
+
 def inject_io_errors(monkeypatch, owner, name: str, times: int) -> list[int]:
     """Make ``owner.name`` raise OSError on its first ``times`` calls; returns the call count."""
     original, calls = getattr(owner, name), [0]
@@ -25,7 +36,7 @@ def inject_io_errors(monkeypatch, owner, name: str, times: int) -> list[int]:
     def flaky(*args, **kwargs):
         calls[0] += 1
         if calls[0] <= times:
-            raise OSError(5, f"injected I/O error in {name}")
+            raise OSError(errno.EIO, f"injected I/O error in {name}")
         return original(*args, **kwargs)
 
     monkeypatch.setattr(owner, name, flaky)
@@ -67,44 +78,25 @@ def test_a_transient_io_error_is_retried_and_the_run_completes(
     verify_snapshot(out / "dt=2026-11-20")
 
 
-@pytest.mark.slow
-def test_a_permanent_io_error_fails_the_run_and_keeps_the_snapshot(
-    published, monkeypatch, tmp_path, capsys
-):
-    from flows.nightly import main
-
-    out = tmp_path / "out"
-    before = read_manifest(out / "dt=2026-11-19")
-    calls = inject_io_errors(monkeypatch, publishing, "link_or_copy", times=10**6)
-    capsys.readouterr()
-    assert main(["--params", json.dumps(published)]) == 1
-    assert calls[0] == 3  # one try and two retries
-    assert "injected I/O error" in capsys.readouterr().err.strip().splitlines()[-1]
-    assert published_dates(out) == ["dt=2026-11-19"]
-    assert read_manifest(out / "dt=2026-11-19") == before and verify_snapshot(out / "dt=2026-11-19")
-    assert (out / "_LATEST").read_text() == "dt=2026-11-19\n"
-    assert [p.name for p in out.iterdir() if p.name.startswith(".") and p.name != ".lock"] == []
-
-
 # pyarrow's words for a write to a full disk (measured: pq.write_table on a full tmpfs).
 PYARROW_ENOSPC = "Error writing bytes to file. Detail: [errno 28] No space left on device"
 
-# Every folder step of a default (ensemble) night, and publish.
-NIGHT_STEPS = {
+# Every folder step of a default (ensemble) night, in the order they complete.
+NIGHT_STEPS = (
     "ingest",
     "split",
     "weight",
     "blend-budget",
     "train-eval",
-    "evaluate",
     "blend-choose",
-    "train-full",
     "blend",
+    "evaluate",
+    "train-full",
     "score",
     "fallback",
     "similar-check",
     "similar-items",
-}
+)
 
 
 def fail_each_step_once(monkeypatch, error: OSError | None = None) -> dict[str, int]:
@@ -140,8 +132,61 @@ def test_every_step_retries_a_transient_fault_and_the_run_completes(
     publish_calls = inject_io_errors(monkeypatch, publishing, "link_or_copy", times=1)
     params = {**published, "input_path": str(fresh), "model": "ensemble"}
     assert main(["--params", json.dumps(params)]) == 0
-    assert set(faults) == NIGHT_STEPS and publish_calls[0] >= 2
+    assert set(faults) == set(NIGHT_STEPS) and publish_calls[0] >= 2
     out = tmp_path / "out"
+    assert published_dates(out) == ["dt=2026-11-19", "dt=2026-11-20"]
+    verify_snapshot(out / "dt=2026-11-20")
+    assert _leftovers(out) == []
+
+
+@pytest.mark.slow
+def test_a_permanent_fault_in_any_step_keeps_everything_usable(
+    published, monkeypatch, tmp_path, capsys
+):
+    """Night after night, a different step fails for good (after its retries): every failed
+    run ends with one line naming where it was writing, leaves the published snapshot,
+    _LATEST and the work folder usable, and nothing staged behind. Each night reuses the
+    steps the last one completed, so the fault moves one step further down the flow; the
+    night after the last fault publishes."""
+    from flows.nightly import main
+
+    out = tmp_path / "out"
+    before = read_manifest(out / "dt=2026-11-19")
+    fresh = tmp_path / "fresh.txt"  # a path of its own: every step runs afresh
+    fresh.write_bytes(open(published["input_path"], "rb").read())
+    params = {**published, "input_path": str(fresh), "model": "ensemble"}
+    original, tries = execute.write_summary, {}
+
+    def broken(step: str):
+        def write_summary(folder, summary):
+            if Path(folder).parent.name == step:
+                tries[step] = tries.get(step, 0) + 1
+                raise OSError(errno.EIO, "injected I/O error")
+            return original(folder, summary)
+
+        return write_summary
+
+    for step in [*NIGHT_STEPS, "publish"]:
+        with monkeypatch.context() as patched:
+            if step == "publish":
+                calls = inject_io_errors(patched, publishing, "link_or_copy", times=10**6)
+            else:
+                patched.setattr(execute, "write_summary", broken(step))
+            capsys.readouterr()
+            assert main(["--params", json.dumps(params)]) == 1, step
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert "injected I/O error" in last, last
+        assert str(out if step == "publish" else out / "_work" / step) in last, last
+        assert published_dates(out) == ["dt=2026-11-19"], step
+        assert read_manifest(out / "dt=2026-11-19") == before, step
+        verify_snapshot(out / "dt=2026-11-19")
+        assert (out / "_LATEST").read_text() == "dt=2026-11-19\n", step
+        assert _leftovers(out) == [], step
+    # Each failed for good after a try and two retries (per member, where members run side
+    # by side).
+    assert set(tries) == set(NIGHT_STEPS) and calls[0] == 3
+    assert all(count % 3 == 0 for count in tries.values()), tries
+    assert main(["--params", json.dumps(params)]) == 0
     assert published_dates(out) == ["dt=2026-11-19", "dt=2026-11-20"]
     verify_snapshot(out / "dt=2026-11-20")
     assert _leftovers(out) == []
