@@ -109,3 +109,41 @@ def test_a_bad_best_params_file_is_an_input_error_naming_it(
     with pytest.raises(InputError) as raised:
         nightly(output_dir=str(out), model="als", params_from="best", run_date="2026-11-21")
     assert str(path) in str(raised.value) and named in str(raised.value), str(raised.value)
+
+
+def test_the_tune_command_line_writes_best_params(
+    prefect_harness, synthetic_adjacency, tmp_path, capsys
+):
+    """``python -m flows.tune --params …`` (the docs' tuning commands, on a small log): the
+    last stdout line is the best_params.json it wrote."""
+    from flows.tune import main
+
+    out = tmp_path / "out"
+    params = {**SMALL, "input_path": str(synthetic_adjacency), "output_dir": str(out)}
+    assert main(["--params", json.dumps(params)]) == 0
+    best = out / "_tuning" / "best_params.json"
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(best)
+    assert json.loads(best.read_text())["search_space"] == SPACE
+
+
+@pytest.mark.slow
+def test_make_tune_writes_best_params(synthetic_adjacency, tmp_path, prefect_api_url):
+    """``make tune`` (the tuning guide's first command) with a small search space."""
+    import os
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    out = tmp_path / "out"
+    params = {**SMALL, "input_path": str(synthetic_adjacency), "output_dir": str(out)}
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    done = subprocess.run(
+        ["make", "tune", f"PARAMS={json.dumps(params)}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**env, "PREFECT_API_URL": prefect_api_url},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == str(out / "_tuning" / "best_params.json")
