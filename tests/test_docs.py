@@ -23,6 +23,56 @@ def test_every_readme_link_to_a_file_leads_somewhere():
     assert [t for t in targets if not (ROOT / t).exists()] == []
 
 
+def _test_names(path) -> set[str]:
+    import ast
+
+    tree = ast.parse(path.read_text())
+    return {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+
+
+def test_every_guarantee_names_tests_that_exist():
+    from tests.guarantees import GUARANTEES
+
+    assert len(GUARANTEES) >= 20
+    for guarantee in GUARANTEES:
+        assert guarantee.proofs, guarantee.promise
+        for proof in guarantee.proofs:
+            path, _, name = proof.partition("::")
+            assert (ROOT / path).is_file(), proof
+            assert not name or name in _test_names(ROOT / path), proof
+
+
+def test_the_readme_s_guarantees_name_test_files_that_exist():
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    table = text[text.index("## What it guarantees") :].split("\n## ")[0]
+    named = re.findall(r"`(tests/[^`]+)`", table)
+    assert len(named) >= 10
+    assert [n for n in named if not (ROOT / n.split("::")[0]).is_file()] == []
+
+
+def test_every_exception_the_project_defines_is_in_the_error_catalogue():
+    import ast
+
+    from docs.errors_page import ENTRIES
+
+    defined = set()
+    for folder in ("recsys_core", "tasks", "flows"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                bases = [
+                    getattr(b, "id", getattr(b, "attr", "")) for b in getattr(node, "bases", [])
+                ]
+                if isinstance(node, ast.ClassDef) and any(
+                    b.endswith(("Error", "Exception", "Failed", "Locked", "Rows")) for b in bases
+                ):
+                    defined.add(node.name)
+    catalogued = {e.error.__name__ for e in ENTRIES if not isinstance(e.error, str)}
+    assert {"InputError", "OutputLocked", "QualityGateFailed"} <= defined
+    assert defined - catalogued == set()
+
+
 def test_the_generated_pages_are_current():
     result = subprocess.run(
         [sys.executable, "docs/generate.py", "--check"], cwd=ROOT, capture_output=True, text=True

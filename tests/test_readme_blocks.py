@@ -39,7 +39,6 @@ RUN_BY = {
     "make deploy": DEPLOYMENT,
     "make worker": DEPLOYMENT,
     "PREFECT_API_URL=http://127.0.0.1:4200/api .venv/bin/prefect deployment run": DEPLOYMENT,
-    "--param run_date=": DEPLOYMENT,
     "make backfill START=": (
         "tests/flows/test_backfill.py::test_backfill_three_dates_then_rerun_writes_nothing"
     ),

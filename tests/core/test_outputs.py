@@ -36,6 +36,7 @@ from recsys_core.models.ensemble import Ensemble
 from recsys_core.models.registry import FAMILIES, fit_model
 from recsys_core.pipeline.execute import LocalRunner
 from recsys_core.pipeline.nightly import nightly_plan
+from recsys_core.publishing.manifest_keys import FLOW_ONLY_KEYS, MANIFEST_KEYS
 from recsys_core.publishing.snapshot import (
     SIMILAR_ITEMS_DIR,
     read_fallback,
@@ -152,6 +153,8 @@ def test_excluded_items_are_in_no_output_and_lists_stay_full(
     manifest = json.loads((out / "dt=2026-11-20" / "_manifest.json").read_text())
     assert manifest["exclusions"]["matched"] == len(banned)
     assert done["fallback"]["exclusions"]["ids"] == len(banned)
+    # The documented keys (docs: the manifest reference), but the flow's own.
+    assert sorted(manifest) == sorted(set(MANIFEST_KEYS) - FLOW_ONLY_KEYS)
 
 
 def test_without_exclusions_the_banned_items_are_listed(synthetic_adjacency, tmp_path, banned):

@@ -7,6 +7,7 @@ import pytest
 
 from recsys_core.io.atomic import sha256_file
 from recsys_core.models.registry import BLEND_MEMBERS
+from recsys_core.publishing.manifest_keys import MANIFEST_KEYS
 from recsys_core.publishing.snapshot import verify_snapshot
 
 SMALL = {"factors": 16, "iterations": 5, "top_k": 10, "run_date": "2026-11-20"}
@@ -130,6 +131,7 @@ def test_graph_filter_model_end_to_end(prefect_harness, synthetic_adjacency, tmp
     verify_snapshot(snapshot)
     manifest = json.loads((snapshot / "_manifest.json").read_text())
     assert manifest["params"]["model"] == "graph_filter"
+    assert sorted(manifest) == sorted(MANIFEST_KEYS)  # the documented keys, no more, no fewer
     model, params = load_model(snapshot / "_model.npz")
     assert type(model).__name__ == "GraphFilter" and params["gf_rank"] == 16
     frame = pq.read_table(snapshot / "recommendations.parquet").to_pandas()
