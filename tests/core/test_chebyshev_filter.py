@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from recsys_core.config import ChebyshevFilterConfig
+from recsys_core.models import chebyshev_filter
 from recsys_core.models.chebyshev_filter import (
     SIGNAL_CHUNK,
     chebyshev_basis,
@@ -17,6 +18,7 @@ from recsys_core.models.chebyshev_filter import (
     with_knobs,
 )
 from recsys_core.models.chebyshev_kernel import Recurrence, row_ranges
+from recsys_core.models.graph_filter import filter_similar_items
 from tests.core.helpers import block_scores
 
 
@@ -82,6 +84,32 @@ def test_similar_items_are_the_responses_to_one_item():
     one_hot = np.eye(25)[[3, 11]]
     expected = _dense_reference(matrix, model, config, signals=one_hot)
     np.testing.assert_allclose(model.similar_items(np.array([3, 11])), expected, atol=2e-5)
+
+
+@pytest.mark.parametrize("order", [1, 4, 8])
+def test_with_few_users_similar_items_come_from_user_space_and_equal_the_reference(
+    order, monkeypatch
+):
+    """Fewer users than items: the items' responses come from the users × users form
+    p(0)·s + ((s R̃ᵀ) q(G)) R̃, equal to the dense h(L̃) and to the recurrence (in several
+    signal chunks and item tiles)."""
+    monkeypatch.setattr(chebyshev_filter, "GRAM_CHUNK", 6)
+    monkeypatch.setattr(chebyshev_filter, "GRAM_TILE", 7)
+    matrix = sp.random(12, 40, density=0.25, random_state=7, format="csr", dtype=np.float32)
+    matrix.data[:] = 1.0
+    matrix = (matrix @ sp.diags(np.r_[np.ones(39), 0.0]).astype(np.float32)).tocsr()
+    config = ChebyshevFilterConfig(cheby_order=order, cheby_ideal_rank=5, cheby_degree_power=0.4)
+    model = fit(matrix, config, np.arange(12))
+    items = np.arange(40)
+    expected = _dense_reference(matrix, model, config, signals=np.eye(40))
+    got = model.similar_items(items)
+    assert model._built  # the user-space form was built, and is kept
+    np.testing.assert_allclose(got, expected, atol=2e-5)
+    recurrence = filter_similar_items(model._filter(), items, 40)
+    np.testing.assert_allclose(got, recurrence, atol=2e-5)
+    # The operator's columns (explanations' contributions): its transpose, the same way.
+    columns = filter_similar_items(model._item_filter(transposed=True), items, 40)
+    np.testing.assert_allclose(columns, got.T, atol=2e-5)
 
 
 def test_a_shared_fit_with_a_trial_s_knobs_equals_fitting_the_trial():
