@@ -10,8 +10,8 @@
   (``docs/errors_page.py``);
 - ``reference/guarantees.md``: every promise with the tests that prove it
   (``tests/guarantees.py``);
-- ``reference/manifest.md``: every key of a snapshot's ``_manifest.json``
-  (``recsys_core/publishing/manifest_keys.py``);
+- ``reference/snapshot.md``: the files and Parquet schemas a real (small) night publishes,
+  and every key of its ``_manifest.json`` (``recsys_core/publishing/manifest_keys.py``);
 - ``reference/commands.md``: every command in the README and these pages, and the test that
   runs it (``tests/test_readme_blocks.py``);
 - ``results.md``: the latest measurements (``benchmarks/results/latest.json``, the newest
@@ -26,6 +26,7 @@ compared.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 from pathlib import Path
@@ -80,26 +81,84 @@ def guarantees_page() -> str:
     )
 
 
-def manifest_page() -> str:
+def _published_example() -> tuple[list[str], dict[str, str]]:
+    """Publish one small night (the core alone, ``explain`` on) in a temporary folder: its
+    files, and the Arrow schema of each Parquet dataset, as the code writes them now."""
+    import datetime as dt
+    import tempfile
+    from dataclasses import replace
+
+    import pyarrow.parquet as pq
+
+    from recsys_core.config import (
+        ALSConfig,
+        OutputsConfig,
+        PipelineConfig,
+        PublishConfig,
+        RankConfig,
+    )
+    from recsys_core.data.synthetic import synthetic_pairs, write_adjacency
+    from recsys_core.pipeline.execute import LocalRunner
+    from recsys_core.pipeline.nightly import nightly_plan
+
+    logging.disable(logging.INFO)  # the run's progress lines are not the page's business
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        users, items = synthetic_pairs(n_users=120, n_items=80, seed=0)
+        source = write_adjacency(root / "log.txt", users, items)
+        configs = replace(
+            PipelineConfig(als=ALSConfig(factors=4, iterations=2), rank=RankConfig(top_k=5)),
+            model="als",
+            outputs=OutputsConfig(similar_items_k=5, explain=True),
+        )
+        target = PublishConfig(str(root / "out"), dt.date(2026, 11, 20), force_publish=True)
+        LocalRunner(root / "out" / "_work").run_plan(
+            nightly_plan(configs, source, root / "out" / "_work", publish=target)
+        )
+        out = root / "out"
+        files = sorted(
+            str(path.relative_to(out))
+            for path in out.rglob("*")
+            if path.is_file() and not str(path.relative_to(out)).startswith(("_work", "."))
+        )
+        schemas = {
+            name: str(pq.read_schema(out / name).remove_metadata())
+            for name in files
+            if name.endswith(".parquet")
+        }
+    logging.disable(logging.NOTSET)
+    return files, schemas
+
+
+def snapshot_page() -> str:
+    files, schemas = _published_example()
     rows = [
         [f"`{key}`", meaning + (" *(flow runs)*" if key in FLOW_ONLY_KEYS else "")]
         for key, meaning in MANIFEST_KEYS.items()
     ]
-    return (
-        "\n\n".join(
-            [
-                "# Manifest keys",
-                GENERATED,
-                "Every key of a snapshot's `_manifest.json`, from "
-                "`recsys_core/publishing/manifest_keys.py`; the tests check that a published "
-                "manifest has exactly these (`tests/flows/test_nightly_flow.py`, "
-                "`tests/core/test_outputs.py`). The files around it: "
-                "[the snapshot contract](../concepts/snapshot.md).",
-                _table(["key", "holds"], rows),
-            ]
-        )
-        + "\n"
-    )
+    parts = [
+        "# Snapshot files, columns and manifest keys",
+        GENERATED,
+        "What one night publishes, from a real run of the code (a small log, `top_k` 5, "
+        "`similar_items_k` 5, `explain: true`) made while this page was generated; what it "
+        "means and how to read it: [the snapshot contract](../concepts/snapshot.md).",
+        "## Files",
+        "```text\n" + "\n".join(f"<output_dir>/{name}" for name in files) + "\n```",
+        "## Columns",
+        "Ids keep the input's type (here integers; text ids stay text). `because_item_id` "
+        "only with `explain: true`.",
+    ]
+    for name, schema in schemas.items():
+        parts += [f"`{name.replace('2026-11-20', 'YYYY-MM-DD')}`", f"```text\n{schema}\n```"]
+    parts += [
+        "## Manifest keys",
+        "Every key of a snapshot's `_manifest.json`, from "
+        "`recsys_core/publishing/manifest_keys.py`; the tests check that a published "
+        "manifest has exactly these (`tests/flows/test_nightly_flow.py`, "
+        "`tests/core/test_outputs.py`).",
+        _table(["key", "holds"], rows),
+    ]
+    return "\n\n".join(parts) + "\n"
 
 
 def commands_page() -> str:
@@ -263,7 +322,7 @@ def pages() -> dict[Path, str]:
         DOCS / "reference" / "parameters.md": parameters_page(),
         DOCS / "reference" / "errors.md": errors_page(GENERATED),
         DOCS / "reference" / "guarantees.md": guarantees_page(),
-        DOCS / "reference" / "manifest.md": manifest_page(),
+        DOCS / "reference" / "snapshot.md": snapshot_page(),
         DOCS / "reference" / "commands.md": commands_page(),
         models: with_families(models.read_text()),
         DOCS / "results.md": results_page(),
