@@ -279,6 +279,25 @@ def results_page() -> str:
                 ],
             ),
         ]
+    defaults = RESULTS / "defaults-check.json"
+    if defaults.exists():
+        data = json.loads(defaults.read_text())
+        parts += [
+            "## Defaults on other log shapes (`python -m benchmarks.defaults_check`)",
+            "Each model at its defaults on two logs unlike Gowalla, validation part: a dense "
+            "synthetic log (3,000 users, about 100 items each, 3,000 items, `random_ratio`) "
+            "and seed 001's event-log shape (string ids, four event types, timestamps, "
+            "leave-one-out). `blend`: what the ensemble chose.",
+        ]
+        for shape, title in (("dense", "Dense synthetic"), ("event_log", "Event log")):
+            # The metrics' k, as the run recorded it (``popularity_<metric>@<k>``).
+            k = next(key for key in data[shape][0] if key.startswith("popularity_")).split("@")[1]
+            rows = [
+                [r["model"], r["recall"], r["ndcg"], r["map"], r["blend"] or None]
+                for r in data[f"{shape}_models"]
+            ]
+            header = ["model", f"Recall@{k}", f"NDCG@{k}", f"MAP@{k}", "blend"]
+            parts += [f"### {title}", _table(header, rows)]
     parts += [
         "## History",
         "Every `make bench` run's headline figures (`benchmarks/results/bench-*.json`):",
