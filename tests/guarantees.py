@@ -250,4 +250,31 @@ GUARANTEES: tuple[Guarantee, ...] = (
         ),
         ("tests/core/test_outputs.py::test_an_unknown_user_gets_the_fallback_marked",),
     ),
+    Guarantee(
+        (
+            "A failed command ends with one line naming what to fix; every error class the "
+            "project defines is in the error catalogue, each example line raised by the code "
+            "itself when the page is generated"
+        ),
+        (
+            "tests/test_docs.py::test_every_exception_the_project_defines_is_in_the_error_catalogue",
+            "tests/test_docs.py::test_the_generated_pages_are_current",
+            "tests/flows/test_input_battery.py",
+        ),
+    ),
+    Guarantee(
+        (
+            "Every command in the README and the documentation pages is run by a named test "
+            "(the your-own-data commands as written); every Python and SQL block runs as "
+            "written against a published output"
+        ),
+        ("tests/test_readme_blocks.py",),
+    ),
+    Guarantee(
+        "A published manifest has exactly the keys the reference documents",
+        (
+            "tests/flows/test_nightly_flow.py::test_graph_filter_model_end_to_end",
+            "tests/core/test_outputs.py::test_excluded_items_are_in_no_output_and_lists_stay_full",
+        ),
+    ),
 )

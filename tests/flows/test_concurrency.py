@@ -2,10 +2,6 @@
 home): they never interleave, and a run never replaces a date another run published
 after it started."""
 
-import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -13,29 +9,10 @@ from filelock import FileLock
 
 from recsys_core.io.lock import LOCK_FILE
 from recsys_core.publishing.snapshot import published_dates, read_manifest, verify_snapshot
-from tests.conftest import ROOT
+from tests.flows.processes import has_logged, nightly_process
 
 SMALL = {"iterations": 2, "top_k": 5, "run_date": "2026-11-20"}
-
-
-def _waiting(prefect_home) -> bool:
-    logs = list((prefect_home / "logs").glob("nightly-*.log"))
-    return any("is held by another run" in log.read_text() for log in logs)
-
-
-def _start(tmp_path, name, params, api_url):
-    """A CLI run with its own Prefect home (its logs) on the harness's API."""
-    home = tmp_path / f"prefect-{name}"
-    home.mkdir()
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": api_url}
-    return subprocess.Popen(
-        [sys.executable, "-m", "flows.nightly", "--params", json.dumps(params)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+HELD = "is held by another run"  # what a run waiting for the output lock logs
 
 
 @pytest.mark.slow
@@ -49,10 +26,11 @@ def test_two_runs_for_one_date_with_different_parameters(
     # each one's log says it is waiting for it.
     with FileLock(out / LOCK_FILE):
         runs = {
-            f: _start(tmp_path, str(f), {**base, "factors": f}, prefect_api_url) for f in (8, 12)
+            f: nightly_process(tmp_path / f"prefect-{f}", {**base, "factors": f}, prefect_api_url)
+            for f in (8, 12)
         }
         deadline = time.monotonic() + 240
-        while not all(_waiting(tmp_path / f"prefect-{f}") for f in runs):
+        while not all(has_logged(tmp_path / f"prefect-{f}", HELD) for f in runs):
             assert time.monotonic() < deadline, "the runs never reached the output lock"
             assert all(p.poll() is None for p in runs.values()), "a run ended early"
             time.sleep(0.5)

@@ -3,46 +3,23 @@ against one Prefect server serialise on Prefect's global concurrency limit named
 the output (tasks/output_slot.py). One publishes; the other waits, then fails with the
 conflict error; nothing is replaced silently."""
 
-import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 
 from recsys_core.io.storage import open_store
 from recsys_core.publishing.snapshot import published_dates, read_manifest, verify_snapshot
-from tests.conftest import ROOT
+from tests.flows.processes import has_logged, nightly_process
 
 SMALL = {"model": "als", "iterations": 2, "top_k": 5, "run_date": "2026-11-20"}
+SLOT_HELD = "Prefect concurrency limit"  # what a run waiting for the slot logs
 
 
-def _waiting_for_the_slot(home) -> bool:
-    logs = list((home / "logs").glob("nightly-*.log"))
-    return any("Prefect concurrency limit" in log.read_text() for log in logs)
-
-
-def _machine(tmp_path, name: str, params: dict, api_url: str) -> subprocess.Popen:
+def _machine(home, params: dict, api_url: str):
     """A run as another machine would start it: its own Prefect home, work dir and local
     cache (so its file lock is its own), the shared server and bucket."""
-    home = tmp_path / f"machine-{name}"
-    home.mkdir()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_API_URL": api_url,
-        "XDG_CACHE_HOME": str(home / "cache"),
-    }
     params = {**params, "work_dir": str(home / "work")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "flows.nightly", "--params", json.dumps(params)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return nightly_process(home, params, api_url, XDG_CACHE_HOME=str(home / "cache"))
 
 
 @pytest.mark.slow
@@ -61,10 +38,11 @@ def test_two_machines_never_both_publish_one_date_of_one_s3_output(
     with output_slot(out, timeout_s=60) as name:
         assert name is not None and name.startswith("recsys-output-s3-")
         runs = {
-            f: _machine(tmp_path, str(f), {**base, "factors": f}, prefect_api_url) for f in (8, 12)
+            f: _machine(tmp_path / f"machine-{f}", {**base, "factors": f}, prefect_api_url)
+            for f in (8, 12)
         }
         deadline = time.monotonic() + 240
-        while not all(_waiting_for_the_slot(tmp_path / f"machine-{f}") for f in runs):
+        while not all(has_logged(tmp_path / f"machine-{f}", SLOT_HELD) for f in runs):
             assert time.monotonic() < deadline, "the runs never waited for the slot"
             assert all(p.poll() is None for p in runs.values()), "a run ended early"
             time.sleep(0.5)
