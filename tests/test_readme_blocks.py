@@ -185,7 +185,7 @@ def test_the_your_data_commands_run_as_written(prefect_harness, tmp_path, monkey
     commands = [c for c in _command_lines([page]) if " -m flows.nightly " in c]
     assert len(commands) == 3
     users, items = synthetic_pairs(n_users=120, n_items=80, seed=1)
-    today = dt.date.today().isoformat()  # the run_date a run without one takes
+    today = dt.datetime.now(dt.UTC).date().isoformat()  # a run without run_date: UTC today
     for n, command in enumerate(commands):
         folder = tmp_path / str(n)
         logs = folder / "logs"
