@@ -24,7 +24,7 @@ from recsys_core.columns import Parts
 from recsys_core.data.matrices import SplitArrays, rows_matrix
 from recsys_core.evaluation.protocol import report_half
 from recsys_core.models.base import Model
-from recsys_core.models.blend_choice import CANDIDATES, weight_grid
+from recsys_core.models.blend_choice import CANDIDATES, merged_candidates, weight_grid
 from recsys_core.models.ensemble import Ensemble, standardise_rows
 from recsys_core.models.registry import BASELINE, fit_model
 from recsys_core.ranking.topk import contains
@@ -78,9 +78,8 @@ def similar_weights(
         standardise_rows(part)
         picks.append(np.argpartition(-part, width - 1, axis=1)[:, :width])
         parts.append(part)
-    cols = np.sort(np.concatenate(picks, axis=1), axis=1)
-    allowed = cols != unique[:, None]  # never the item itself
-    allowed[:, 1:] &= cols[:, 1:] != cols[:, :-1]  # each candidate once
+    cols, first = merged_candidates(picks)
+    allowed = first & (cols != unique[:, None])  # never the item itself
     z = np.stack([np.take_along_axis(part, cols, 1) for part in parts])
     del parts
     listed = min(k, int(allowed.sum(axis=1).min()))

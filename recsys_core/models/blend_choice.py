@@ -70,6 +70,23 @@ class Candidates:
     n_relevant: np.ndarray
 
 
+def merged_candidates(picks: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the union of several candidate picks (rows × each pick's width): the item
+    codes sorted, and a mask that is False on a repeat of the code before it (each
+    candidate counts once).
+
+    Examples
+    --------
+    >>> cols, first = merged_candidates([np.array([[3, 1]]), np.array([[1, 2]])])
+    >>> cols.tolist(), first.tolist()
+    ([[1, 1, 2, 3]], [[True, False, True, True]])
+    """
+    cols = np.sort(np.concatenate(picks, axis=1), axis=1)
+    first = np.ones(cols.shape, dtype=bool)
+    first[:, 1:] = cols[:, 1:] != cols[:, :-1]
+    return cols, first
+
+
 def candidate_table(
     members: Sequence[Model],
     rows: np.ndarray,
@@ -105,11 +122,10 @@ def candidate_table(
             pick[seen_dense] = np.inf
             picks.append(np.argpartition(pick, per_member - 1, axis=1)[:, :per_member])
             z_blocks.append(z)
-        cols = np.concatenate([*picks, np.broadcast_to(popular, (stop - start, len(popular)))], 1)
-        cols.sort(axis=1)
-        repeat = np.zeros(cols.shape, dtype=bool)
-        repeat[:, 1:] = cols[:, 1:] == cols[:, :-1]
-        allowed = ~repeat & ~contains(seen_block, cols)
+        cols, first = merged_candidates(
+            [*picks, np.broadcast_to(popular, (stop - start, len(popular)))]
+        )
+        allowed = first & ~contains(seen_block, cols)
         parts.append(
             (
                 np.stack([np.take_along_axis(z, cols, 1) for z in z_blocks]),
