@@ -22,6 +22,19 @@ SHARED = ROOT.parent / "shared"
 GOWALLA = SHARED / "data" / "gowalla" / "train.txt"
 
 
+def names_an_existing_test(reference: str) -> bool:
+    """Whether ``reference`` (``tests/…py`` or ``tests/…py::test_name``) names a test file,
+    and the test function in it, that exist."""
+    import ast
+
+    path, _, name = reference.partition("::")
+    if not (ROOT / path).is_file():
+        return False
+    tree = ast.parse((ROOT / path).read_text())
+    defined = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    return not name or name in defined
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One throw-away Prefect API for the whole session (entering takes 12-40 s here)."""

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, names_an_existing_test
 
 
 def test_the_readme_is_short_and_starts_with_the_two_commands():
@@ -23,13 +23,6 @@ def test_every_readme_link_to_a_file_leads_somewhere():
     assert [t for t in targets if not (ROOT / t).exists()] == []
 
 
-def _test_names(path) -> set[str]:
-    import ast
-
-    tree = ast.parse(path.read_text())
-    return {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
-
-
 def test_every_guarantee_names_tests_that_exist():
     from tests.guarantees import GUARANTEES
 
@@ -37,9 +30,7 @@ def test_every_guarantee_names_tests_that_exist():
     for guarantee in GUARANTEES:
         assert guarantee.proofs, guarantee.promise
         for proof in guarantee.proofs:
-            path, _, name = proof.partition("::")
-            assert (ROOT / path).is_file(), proof
-            assert not name or name in _test_names(ROOT / path), proof
+            assert names_an_existing_test(proof), proof
 
 
 def test_the_readme_s_guarantees_name_test_files_that_exist():
@@ -49,7 +40,7 @@ def test_the_readme_s_guarantees_name_test_files_that_exist():
     table = text[text.index("## What it guarantees") :].split("\n## ")[0]
     named = re.findall(r"`(tests/[^`]+)`", table)
     assert len(named) >= 10
-    assert [n for n in named if not (ROOT / n.split("::")[0]).is_file()] == []
+    assert [n for n in named if not names_an_existing_test(n)] == []
 
 
 def test_every_exception_the_project_defines_is_in_the_error_catalogue():

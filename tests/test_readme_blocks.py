@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, names_an_existing_test
 
 README = ROOT / "README.md"
 # Every page a reader may copy a block from.
@@ -106,8 +106,7 @@ def test_every_documented_command_names_an_existing_test_that_runs_it():
             if owner == ".ci/run":
                 assert "make test" in (ROOT / ".ci" / "run").read_text()
                 continue
-            path, _, name = owner.partition("::")
-            assert f"def {name}(" in (ROOT / path).read_text(), owner
+            assert names_an_existing_test(owner), owner
 
 
 @pytest.fixture(scope="module")
@@ -152,21 +151,9 @@ def test_the_documented_sql_blocks_run_in_duckdb(published, monkeypatch):
 @pytest.mark.slow
 def test_make_run_publishes_the_sample(tmp_path):
     """``make run`` as the README's first line gives it, publishing into a temp folder."""
-    import json
-    import os
-    import subprocess
+    from tests.flows.processes import make_target
 
-    params = json.dumps({"output_dir": str(tmp_path / "out")})
-    # As a user types it, not as a sub-make of `make test` (which prints directory lines).
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
-    done = subprocess.run(
-        ["make", "run", f"PARAMS={params}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
+    done = make_target("run", {"output_dir": str(tmp_path / "out")})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1].startswith(str(tmp_path / "out" / "dt="))
 

@@ -1,4 +1,5 @@
-"""Nightly runs as separate processes (the CLI), for the tests of runs side by side."""
+"""The product run as separate processes: nightly runs side by side (the CLI), and the
+Makefile's targets as a user types them."""
 
 import json
 import os
@@ -27,3 +28,19 @@ def nightly_process(home: Path, params: dict, api_url: str, **env: str) -> subpr
 def has_logged(home: Path, text: str) -> bool:
     """Whether a nightly run under Prefect home ``home`` has logged ``text`` so far."""
     return any(text in log.read_text() for log in (home / "logs").glob("nightly-*.log"))
+
+
+def make_target(target: str, params: dict, **env: str) -> subprocess.CompletedProcess:
+    """``make <target> PARAMS='<params>'`` in the repository, as a user types it (not as a
+    sub-make of ``make test``, which prints directory lines), ``env`` added."""
+    inherited = {
+        k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
+    }
+    return subprocess.run(
+        ["make", target, f"PARAMS={json.dumps(params)}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**inherited, **env},
+    )

@@ -129,21 +129,10 @@ def test_the_tune_command_line_writes_best_params(
 @pytest.mark.slow
 def test_make_tune_writes_best_params(synthetic_adjacency, tmp_path, prefect_api_url):
     """``make tune`` (the tuning guide's first command) with a small search space."""
-    import os
-    import subprocess
-
-    from tests.conftest import ROOT
+    from tests.flows.processes import make_target
 
     out = tmp_path / "out"
     params = {**SMALL, "input_path": str(synthetic_adjacency), "output_dir": str(out)}
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
-    done = subprocess.run(
-        ["make", "tune", f"PARAMS={json.dumps(params)}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**env, "PREFECT_API_URL": prefect_api_url},
-    )
+    done = make_target("tune", params, PREFECT_API_URL=prefect_api_url)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == str(out / "_tuning" / "best_params.json")
