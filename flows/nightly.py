@@ -33,6 +33,7 @@ from flows.params import (
 from recsys_core.config import (
     BadRowPolicy,
     Bm25Direction,
+    ChebyshevForm,
     EvalMode,
     FullSchedule,
     InputFormat,
@@ -124,6 +125,7 @@ def nightly(
     cheby_ideal_weight: float = DEFAULTS.cheby_ideal_weight,
     cheby_degree_power: float = DEFAULTS.cheby_degree_power,
     cheby_popularity_weight: float = DEFAULTS.cheby_popularity_weight,
+    cheby_form: ChebyshevForm = DEFAULTS.cheby_form,
     model: ModelFamily = DEFAULTS.model,
     ensemble_choose: bool = DEFAULTS.ensemble_choose,
     ensemble_als_weight: float = DEFAULTS.ensemble_als_weight,

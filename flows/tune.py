@@ -30,6 +30,7 @@ from flows.params import DEFAULT_SPACE, TuneParams, ensure_signature_matches, pa
 from recsys_core.config import (
     BadRowPolicy,
     Bm25Direction,
+    ChebyshevForm,
     EvalMode,
     InputFormat,
     SplitStrategy,
@@ -91,6 +92,7 @@ def tune(
     cheby_ideal_weight: float = _DEFAULTS.cheby_ideal_weight,
     cheby_degree_power: float = _DEFAULTS.cheby_degree_power,
     cheby_popularity_weight: float = _DEFAULTS.cheby_popularity_weight,
+    cheby_form: ChebyshevForm = _DEFAULTS.cheby_form,
     search_space: Mapping[str, list[Any]] = DEFAULT_SPACE,
     search: SearchMethod = _DEFAULTS.search,
     n_trials: int | None = _DEFAULTS.n_trials,

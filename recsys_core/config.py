@@ -17,6 +17,8 @@ InputFormat = Literal["adjacency", "events", "parquet", "auto"]
 BadRowPolicy = Literal["fail", "quarantine"]
 SplitStrategy = Literal["ordered", "leave_k_out", "time_cutoff", "random_ratio"]
 Bm25Direction = Literal["user_items", "item_users"]
+# How the Chebyshev filter applies its polynomial (recsys_core/models/chebyshev_filter.py).
+ChebyshevForm = Literal["spectral", "recurrence"]
 FullSchedule = Literal["cold", "warm"]
 # Model families: the ``model`` parameter's type, equal to the registry's names
 # (recsys_core/models/registry.py; a test holds the two equal).
@@ -114,7 +116,10 @@ class GraphFilterConfig:
 class ChebyshevFilterConfig:
     """ChebyCF (recsys_core/models/chebyshev_filter.py): the Chebyshev order K and the
     plateau's flatness φ, the ideal low-pass's rank η and weight α, the degree scaling's
-    power β (the authors' Gowalla settings), and the popularity blend on its own scale."""
+    power β (the authors' Gowalla settings), the popularity blend on its own scale, and the
+    form: ``spectral`` (the polynomial exact on the top-η singular vectors, its tangent at 0
+    below them: one sparse pair per signal) or ``recurrence`` (the authors' K sparse pairs
+    on a dense block)."""
 
     cheby_order: int = 8
     cheby_flatness: float = 1.5
@@ -122,6 +127,7 @@ class ChebyshevFilterConfig:
     cheby_ideal_weight: float = 0.2
     cheby_degree_power: float = 0.4
     cheby_popularity_weight: float = 0.0
+    cheby_form: ChebyshevForm = "spectral"
     random_state: int = 42
 
 

@@ -27,6 +27,7 @@ from recsys_core.config import (
     DEFAULT_EVENT_STRENGTHS,
     BadRowPolicy,
     Bm25Direction,
+    ChebyshevForm,
     EvalMode,
     FullSchedule,
     IngestConfig,
@@ -319,6 +320,14 @@ class ModelParams(_Strict):
     )
     cheby_popularity_weight: float = Field(
         0.0, ge=0, description="`chebyshev_filter`: popularity blend on the filter's own scale"
+    )
+    cheby_form: ChebyshevForm = Field(
+        "spectral",
+        description=(
+            "`chebyshev_filter`: `spectral` (the polynomial exact on the top `cheby_ideal_rank` "
+            "singular vectors, its tangent at 0 below them; fast) or `recurrence` (the "
+            "authors' K sparse passes over every item; about 10x slower)"
+        ),
     )
 
 

@@ -62,8 +62,9 @@ def _step_rows(
 
 
 @cache
-def _pool(threads: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(threads, thread_name_prefix="chebyshev")
+def thread_pool(threads: int) -> ThreadPoolExecutor:
+    """One pool per thread count for the compiled graph kernels (they release the GIL)."""
+    return ThreadPoolExecutor(threads, thread_name_prefix="graph-kernel")
 
 
 def row_ranges(indptr: np.ndarray, parts: int) -> list[tuple[int, int]]:
@@ -88,13 +89,13 @@ class Recurrence:
     """The Chebyshev recurrence of L̃ = I − 2R̃ᵀR̃ for one R̃ (float32 CSR, users × items)."""
 
     def __init__(self, normalised: sp.csr_matrix, threads: int | None = None) -> None:
-        self.forward = _arrays(normalised)
-        self.backward = _arrays(normalised.T.tocsr())
+        self.forward = csr_arrays(normalised)
+        self.backward = csr_arrays(normalised.T.tocsr())
         self.n_users, self.n_items = normalised.shape
         threads = threads or compute_threads()
         self.forward_ranges = row_ranges(self.forward[0], threads)
         self.backward_ranges = row_ranges(self.backward[0], threads)
-        self.pool = _pool(threads) if threads > 1 else None
+        self.pool = thread_pool(threads) if threads > 1 else None
 
     def _run(self, kernel, arrays, ranges, *args) -> None:
         if self.pool is None:
@@ -129,7 +130,8 @@ class Recurrence:
         return total
 
 
-def _arrays(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def csr_arrays(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A CSR matrix's (indptr int64, indices int32, data float32), as the kernels take them."""
     matrix = matrix.tocsr()
     return (
         matrix.indptr.astype(np.int64),

@@ -159,6 +159,7 @@ FAMILIES: Mapping[str, Family] = {
                 "cheby_ideal_weight",
                 "cheby_degree_power",
                 "cheby_popularity_weight",
+                "cheby_form",
             ),
             tuning="shared_fit",
             fit_knobs=chebyshev_filter.fit_knobs,
