@@ -15,8 +15,8 @@
 - ``reference/commands.md``: every command in the README and these pages, and the test that
   runs it (``tests/test_readme_blocks.py``);
 - ``results.md``: the latest measurements (``benchmarks/results/latest.json``, the newest
-  ``blend-budget-*.json`` and ``chebyshev-kernel-*.json``) as tables, and
-  ``img/bench-history.png``, every ``bench-*.json`` run as a chart.
+  ``blend-budget-*.json``, ``chebyshev-kernel-*.json`` and ``chebyshev-forms-*.json``) as
+  tables, and ``img/bench-history.png``, every ``bench-*.json`` run as a chart.
 
 ``python docs/generate.py --check`` writes nothing and exits 1 naming each stale page
 (``tests/test_docs.py`` runs it). The chart is left out of the check: it is drawn, not
@@ -276,6 +276,28 @@ def results_page() -> str:
                 [
                     [name, seconds, data["speedup_vs_scipy"][name]]
                     for name, seconds in data["all_users_s"].items()
+                ],
+            ),
+        ]
+    forms = _newest("chebyshev-forms-*.json")
+    if forms:
+        data = json.loads(forms.read_text())
+        parts += [
+            f"## The Chebyshev filter's forms (`{data['command']}`, {data['date']})",
+            f"Each model alone on the nightly's `ordered` split of `{Path(data['input']).name}`, "
+            "the whole validation part (the test part is not read); seconds in process.",
+            _table(
+                ["model", "Recall@20", "NDCG@20", "coverage@20", "fit s", "evaluate s"],
+                [
+                    [
+                        name,
+                        run["validation"]["recall@20"],
+                        run["validation"]["ndcg@20"],
+                        run["validation"]["coverage@20"],
+                        run["seconds"]["train-eval"],
+                        run["seconds"]["evaluate"],
+                    ]
+                    for name, run in data["models"].items()
                 ],
             ),
         ]

@@ -254,6 +254,7 @@ class ChebyshevFilter:
             scaled = signals.multiply(pre[None, :]).tocsr().astype(np.float32)
             block = np.zeros((n_items, SIGNAL_CHUNK), np.float32)
             ideal = self.ideal_weight and self.right.shape[1]
+            right = np.ascontiguousarray(self.right)  # see _spectral_filter
             projected = np.zeros((SIGNAL_CHUNK, self.right.shape[1]), np.float32)
             for start in range(0, scaled.shape[0], SIGNAL_CHUNK):
                 stop = min(start + SIGNAL_CHUNK, scaled.shape[0])
@@ -267,7 +268,7 @@ class ChebyshevFilter:
                 out[start:stop, :n_items] = total[:, : stop - start].T
                 if ideal:
                     projected[:] = 0
-                    projected[: stop - start] = scaled[start:stop] @ self.right
+                    projected[: stop - start] = scaled[start:stop] @ right
                     projected *= np.float32(self.ideal_weight)
                     out[start:stop, :n_items] += (projected @ self.right.T)[: stop - start]
             out[: scaled.shape[0], :n_items] *= post
@@ -288,7 +289,9 @@ class ChebyshevFilter:
         a, b = tail_tangent(self.coefficients)
         response = polynomial_response(self.coefficients, eigenvalues)
         diagonal = self.ideal_weight + response - a - b * eigenvalues
-        weighted = (right * diagonal).astype(np.float32)
+        # C order (the SVD's vectors may load in Fortran order): scipy's sparse × dense
+        # product copies any other layout on every call.
+        weighted = np.ascontiguousarray(right * diagonal, dtype=np.float32)
         right_t = np.ascontiguousarray(self.right.T, dtype=np.float32)
         linear = GraphProduct(normalised)
         n_items = self.n_items

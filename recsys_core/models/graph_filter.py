@@ -33,6 +33,7 @@ import scipy.sparse as sp
 from recsys_core.config import GraphFilterConfig, RankConfig
 from recsys_core.models.base import Arrays, MemberLoader, family_array
 from recsys_core.models.contributions import Contributions, from_item_rows, low_rank
+from recsys_core.models.graph_product import GraphProduct
 from recsys_core.ranking.scorer import BlockScorer
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ def randomized_svd(
     for _ in range(power_iters):
         basis, _ = np.linalg.qr(matrix @ np.linalg.qr(matrix.T @ basis)[0])
     _, values, right_t = np.linalg.svd((matrix.T @ basis).T, full_matrices=False)
-    return values[:rank].astype(np.float32), right_t[:rank].T.astype(np.float32)
+    # C order: a sparse × dense product copies any other layout on every call.
+    return values[:rank].astype(np.float32), np.ascontiguousarray(right_t[:rank].T, np.float32)
 
 
 def _inverse_sqrt(degrees: np.ndarray) -> np.ndarray:
@@ -160,7 +162,7 @@ class GraphFilter:
         applies its transpose, S (P̃ + α D^½ V Vᵀ D^-½) (a one-hot row then gives an
         item's column)."""
         normalised, d_i = self._normalised()
-        normalised_t = normalised.T.tocsr()
+        linear = GraphProduct(normalised)
         ideal_items = (self.right / d_i[:, None]).T.copy()  # V_kᵀ D_I^½
         users_ideal = sp.diags(d_i) @ self.right  # D_I^-½ V_k
         if transposed:
@@ -171,9 +173,8 @@ class GraphFilter:
             if transposed and self.sharpen_steps:
                 dense = sharpen(signals.toarray(), normalised, self.sharpen_steps, self.sharpen_t)
                 signals = sp.csr_matrix(dense)
-            linear = (signals @ normalised_t) @ normalised
-            out[:, :n_items] = linear.toarray() if sp.issparse(linear) else linear
-            out[:, :n_items] += (self.ideal_weight * (signals @ users_ideal)) @ ideal_items
+            out[:, :n_items] = (self.ideal_weight * (signals @ users_ideal)) @ ideal_items
+            linear.add(sp.csr_matrix(signals, dtype=np.float32), out)
             if self.sharpen_steps and not transposed:
                 out[:, :n_items] = sharpen(
                     out[:, :n_items], normalised, self.sharpen_steps, self.sharpen_t
