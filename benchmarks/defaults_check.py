@@ -1,6 +1,6 @@
 """Would the tuned defaults be a trap? Seed 000's configuration vs the tuned one on logs
 unlike Gowalla: a dense synthetic log and seed 001's event-log shape; and each model family
-at its defaults (ALS, the graph filter, the default ensemble) on both.
+at its defaults (ALS, GF-CF, the Chebyshev filter, the default ensemble) on both.
 
 ``python -m benchmarks.defaults_check [--tuned JSON]`` prints one table per log (validation
 metrics of both configurations and the popularity baseline) and writes
@@ -48,7 +48,7 @@ def compare(source: Path, work: Path, configs: dict[str, dict], base: dict, metr
     return rows
 
 
-MODELS = ("als", "graph_filter", "ensemble")
+MODELS = ("als", "graph_filter", "chebyshev_filter", "ensemble")
 
 
 def compare_models(source: Path, work: Path, base: dict, metric: str) -> list[dict]:

@@ -14,9 +14,10 @@
   and every key of its ``_manifest.json`` (``recsys_core/publishing/manifest_keys.py``);
 - ``reference/commands.md``: every command in the README and these pages, and the test that
   runs it (``tests/test_readme_blocks.py``);
-- ``results.md``: the latest measurements (``benchmarks/results/latest.json``, the newest
-  ``blend-budget-*.json``, ``chebyshev-kernel-*.json`` and ``chebyshev-forms-*.json``) as
-  tables, and ``img/bench-history.png``, every ``bench-*.json`` run as a chart.
+- ``results.md``: the latest measurements (the newest ``bench-*.json`` with a model table,
+  the newest ``blend-budget-*.json``, ``chebyshev-kernel-*.json`` and
+  ``chebyshev-forms-*.json``) as tables, and ``img/bench-history.png``, every
+  ``bench-*.json`` run as a chart.
 
 ``python docs/generate.py --check`` writes nothing and exits 1 naming each stale page
 (``tests/test_docs.py`` runs it). The chart is left out of the check: it is drawn, not
@@ -195,6 +196,16 @@ def _newest(pattern: str) -> Path | None:
     return found[-1] if found else None
 
 
+def _newest_bench_with_models() -> dict:
+    """The newest ``bench-*.json`` that has a model table (a run may skip the scaling
+    part; its model table is still the newest), else ``latest.json``."""
+    for path in sorted(RESULTS.glob("bench-*.json"), reverse=True):
+        data = json.loads(path.read_text())
+        if data.get("models"):
+            return data
+    return json.loads((RESULTS / "latest.json").read_text())
+
+
 def _table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     lines += ["| " + " | ".join("–" if v is None else str(v) for v in row) + " |" for row in rows]
@@ -210,9 +221,11 @@ def results_page() -> str:
         "file names (2 cores here), so compare ratios measured in one run, not seconds across "
         "runs.",
     ]
-    latest = json.loads((RESULTS / "latest.json").read_text())
+    latest = _newest_bench_with_models()
+    skipped = ", ".join(latest.get("skipped") or []) or "nothing"
     parts += [
-        f"## The latest `make bench` ({latest['date']}, {latest['machine']})",
+        f"## The latest `make bench` with a model table ({latest['date']}, {latest['machine']})",
+        f"Skipped in that run: {skipped}.",
         f"Input: `{Path(latest['input']).name}`. Ratios are against the ALS GEMM bound of the "
         "same run (one float32 GEMM of every user by every item factor).",
         _table(

@@ -219,8 +219,9 @@ class ChebyshevFilter:
     degree_power: float
     model_users: np.ndarray
     form: str = "spectral"  # ChebyshevForm
-    # Built once per model and kept: the user-space form's operator (not saved).
-    _built: dict = field(default_factory=dict, compare=False, repr=False)
+    # The filter for item signals, built on the first block and kept (not saved; a
+    # replace() starts without it, so a model with other knobs never reuses it).
+    _built: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def n_items(self) -> int:
@@ -331,14 +332,16 @@ class ChebyshevFilter:
 
     def _item_filter(self, transposed: bool = False) -> SignalFilter:
         """The filter for one-hot item signals (similar items, contributions), which come
-        a block at a time: with few users (:data:`GRAM_MAX_USERS`, no more than items) the
-        user-space form for the recurrence, built on the first block and kept (the
-        spectral form is already one sparse pair per signal)."""
-        users, items = self.user_items.shape
-        if self.form == "spectral" or users > GRAM_MAX_USERS or users > items:
-            return self._filter(transposed)
+        a block at a time: built on the first block and kept, since building it (R̃, the
+        eigenvalues, the kernels' arrays) costs more than filtering a block. With few users
+        (:data:`GRAM_MAX_USERS`, no more than items) the recurrence takes its user-space
+        form (the spectral form is already one sparse pair per signal)."""
         if transposed not in self._built:
-            self._built[transposed] = self._gram_filter(transposed)
+            users, items = self.user_items.shape
+            few_users = users <= GRAM_MAX_USERS and users <= items
+            gram = self.form == "recurrence" and few_users
+            build = self._gram_filter if gram else self._filter
+            self._built[transposed] = build(transposed)
         return self._built[transposed]
 
     def block_scorer(self, rows: np.ndarray, bias: np.ndarray | None = None) -> BlockScorer:

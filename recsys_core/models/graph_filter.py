@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import numpy as np
@@ -147,6 +147,8 @@ class GraphFilter:
     model_users: np.ndarray
     sharpen_steps: int = 0
     sharpen_t: float = 0.0
+    # The filter for item signals, built on the first block of similar items and kept.
+    _built: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def n_items(self) -> int:
@@ -188,7 +190,9 @@ class GraphFilter:
 
     def similar_items(self, items: np.ndarray) -> np.ndarray:
         """The filter's item–item operator (:func:`filter_similar_items`)."""
-        return filter_similar_items(self._filter(), items, self.n_items)
+        if "items" not in self._built:
+            self._built["items"] = self._filter()
+        return filter_similar_items(self._built["items"], items, self.n_items)
 
     def contributions(self, seen: sp.csr_matrix, items: np.ndarray) -> Contributions:
         """Exact: a user's score of item ``i`` is the sum over their items ``j`` of the

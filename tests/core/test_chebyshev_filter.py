@@ -113,8 +113,12 @@ def test_with_few_users_similar_items_come_from_user_space_and_equal_the_referen
     model = fit(matrix, config, np.arange(12))
     items = np.arange(40)
     expected = _dense_reference(matrix, model, config, signals=np.eye(40))
+    builds = []
+    built = chebyshev_filter.gram_response
+    monkeypatch.setattr(chebyshev_filter, "gram_response", lambda *a: builds.append(1) or built(*a))
     got = model.similar_items(items)
-    assert model._built  # the user-space form was built, and is kept
+    model.similar_items(items[:3])
+    assert builds == [1]  # the user-space form was built once, and is kept
     np.testing.assert_allclose(got, expected, atol=2e-5)
     recurrence = filter_similar_items(model._filter(), items, 40)
     np.testing.assert_allclose(got, recurrence, atol=2e-5)
@@ -179,10 +183,14 @@ def test_a_shared_fit_with_a_trial_s_knobs_equals_fitting_the_trial():
     trial = ChebyshevFilterConfig(
         cheby_order=3, cheby_flatness=2.0, cheby_ideal_rank=6, cheby_degree_power=0.2
     )
-    shared = with_knobs(fit(matrix, fit_knobs(trial), np.arange(30)), trial)
+    base = fit(matrix, fit_knobs(trial), np.arange(30))
+    base.similar_items(np.arange(3))  # builds and keeps the base's item filter
+    shared = with_knobs(base, trial)
     direct = fit(matrix, trial, np.arange(30))
     rows = np.arange(30)
     np.testing.assert_allclose(block_scores(shared, rows), block_scores(direct, rows), atol=1e-6)
+    items = np.arange(25)
+    np.testing.assert_allclose(shared.similar_items(items), direct.similar_items(items), atol=1e-6)
 
 
 def _scipy_recurrence(normalised: sp.csr_matrix, signals: np.ndarray, coefficients) -> np.ndarray:
