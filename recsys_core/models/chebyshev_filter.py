@@ -197,6 +197,29 @@ def gram_response(
     return apply
 
 
+def low_rank_into(
+    signals: sp.csr_matrix,
+    left: np.ndarray,
+    right_t: np.ndarray,
+    out: np.ndarray,
+    scale: float = 1.0,
+) -> None:
+    """out[r] += (scale · signals[r] @ left) @ right_t, :data:`SIGNAL_CHUNK` rows at a time.
+
+    Each GEMM is always SIGNAL_CHUNK rows (zero-padded): a GEMM of another shape may round
+    differently (FMA), and a user's figures must not depend on the rows scored beside it.
+    ``left`` must be in C order: scipy's sparse × dense product copies any other layout
+    (the SVD's vectors may load in Fortran order) on every call."""
+    projected = np.zeros((SIGNAL_CHUNK, left.shape[1]), np.float32)
+    for start in range(0, signals.shape[0], SIGNAL_CHUNK):
+        stop = min(start + SIGNAL_CHUNK, signals.shape[0])
+        projected[:] = 0
+        projected[: stop - start] = signals[start:stop] @ left
+        if scale != 1.0:
+            projected *= np.float32(scale)
+        out[start:stop] += (projected @ right_t)[: stop - start]
+
+
 def _degree_scales(degrees: np.ndarray, power: float) -> tuple[np.ndarray, np.ndarray]:
     """(d^-power, d^+power) per item, 0 for an item nobody has."""
     safe = np.where(degrees > 0, degrees, 1.0)
@@ -250,13 +273,12 @@ class ChebyshevFilter:
         recurrence = Recurrence(normalised)
         pre, post = self._scales(transposed)
         n_items = self.n_items
+        ideal = self.ideal_weight and self.right.shape[1]
+        right = np.ascontiguousarray(self.right)  # see low_rank_into
 
         def apply(signals: sp.csr_matrix, out: np.ndarray) -> None:
             scaled = signals.multiply(pre[None, :]).tocsr().astype(np.float32)
             block = np.zeros((n_items, SIGNAL_CHUNK), np.float32)
-            ideal = self.ideal_weight and self.right.shape[1]
-            right = np.ascontiguousarray(self.right)  # see _spectral_filter
-            projected = np.zeros((SIGNAL_CHUNK, self.right.shape[1]), np.float32)
             for start in range(0, scaled.shape[0], SIGNAL_CHUNK):
                 stop = min(start + SIGNAL_CHUNK, scaled.shape[0])
                 # Always SIGNAL_CHUNK wide (zero-padded), so every user goes through the
@@ -267,11 +289,8 @@ class ChebyshevFilter:
                 block[:, : stop - start] = scaled[start:stop].toarray().T
                 total = recurrence.filter(block, self.coefficients)
                 out[start:stop, :n_items] = total[:, : stop - start].T
-                if ideal:
-                    projected[:] = 0
-                    projected[: stop - start] = scaled[start:stop] @ right
-                    projected *= np.float32(self.ideal_weight)
-                    out[start:stop, :n_items] += (projected @ self.right.T)[: stop - start]
+            if ideal:
+                low_rank_into(scaled, right, right.T, out[:, :n_items], self.ideal_weight)
             out[: scaled.shape[0], :n_items] *= post
 
         return apply
@@ -290,9 +309,7 @@ class ChebyshevFilter:
         a, b = tail_tangent(self.coefficients)
         response = polynomial_response(self.coefficients, eigenvalues)
         diagonal = self.ideal_weight + response - a - b * eigenvalues
-        # C order (the SVD's vectors may load in Fortran order): scipy's sparse × dense
-        # product copies any other layout on every call.
-        weighted = np.ascontiguousarray(right * diagonal, dtype=np.float32)
+        weighted = np.ascontiguousarray(right * diagonal, dtype=np.float32)  # see low_rank_into
         right_t = np.ascontiguousarray(self.right.T, dtype=np.float32)
         linear = GraphProduct(normalised)
         n_items = self.n_items
@@ -300,14 +317,8 @@ class ChebyshevFilter:
         def apply(signals: sp.csr_matrix, out: np.ndarray) -> None:
             scaled = signals.multiply(pre[None, :]).tocsr().astype(np.float32)
             rows = scaled.shape[0]
-            projected = np.zeros((SIGNAL_CHUNK, weighted.shape[1]), np.float32)
-            for start in range(0, rows, SIGNAL_CHUNK):
-                # The GEMM always SIGNAL_CHUNK rows (zero-padded), as in the recurrence: a
-                # user's figures must not depend on the rows scored beside it.
-                stop = min(start + SIGNAL_CHUNK, rows)
-                projected[:] = 0
-                projected[: stop - start] = scaled[start:stop] @ weighted
-                out[start:stop, :n_items] = (projected @ right_t)[: stop - start]
+            out[:rows, :n_items] = 0
+            low_rank_into(scaled, weighted, right_t, out[:rows, :n_items])
             linear.add(scaled, out[:rows, :n_items], b)
             entries = scaled.tocoo()
             out[entries.row, entries.col] += np.float32(a) * entries.data

@@ -67,6 +67,17 @@ def thread_pool(threads: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(threads, thread_name_prefix="graph-kernel")
 
 
+def run_in_ranges(kernel, ranges: list[tuple[int, int]], pool, *args) -> None:
+    """``kernel(*args, start, stop)`` for each row range: on ``pool``'s threads, or here
+    when there is no pool (one thread) or a single range."""
+    if pool is None or len(ranges) < 2:
+        for start, stop in ranges:
+            kernel(*args, start, stop)
+        return
+    for future in [pool.submit(kernel, *args, a, b) for a, b in ranges]:
+        future.result()
+
+
 def row_ranges(indptr: np.ndarray, parts: int) -> list[tuple[int, int]]:
     """``parts`` consecutive row ranges holding about equal numbers of non-zeros.
 
@@ -98,12 +109,7 @@ class Recurrence:
         self.pool = thread_pool(threads) if threads > 1 else None
 
     def _run(self, kernel, arrays, ranges, *args) -> None:
-        if self.pool is None:
-            for start, stop in ranges:
-                kernel(*arrays, *args, start, stop)
-            return
-        for future in [self.pool.submit(kernel, *arrays, *args, a, b) for a, b in ranges]:
-            future.result()
+        run_in_ranges(kernel, ranges, self.pool, *arrays, *args)
 
     def filter(self, signals: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
         """Σ_k c_k T_k(L̃)·signals for ``signals`` items × b (float32, C order)."""

@@ -176,7 +176,7 @@ class GraphFilter:
                 dense = sharpen(signals.toarray(), normalised, self.sharpen_steps, self.sharpen_t)
                 signals = sp.csr_matrix(dense)
             out[:, :n_items] = (self.ideal_weight * (signals @ users_ideal)) @ ideal_items
-            linear.add(sp.csr_matrix(signals, dtype=np.float32), out)
+            linear.add(sp.csr_matrix(signals, dtype=np.float32), out[:, :n_items])
             if self.sharpen_steps and not transposed:
                 out[:, :n_items] = sharpen(
                     out[:, :n_items], normalised, self.sharpen_steps, self.sharpen_t

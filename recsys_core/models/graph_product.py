@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from recsys_core.models.chebyshev_kernel import csr_arrays, row_ranges, thread_pool
+from recsys_core.models.chebyshev_kernel import csr_arrays, row_ranges, run_in_ranges, thread_pool
 from recsys_core.ranking.tiles import compute_threads
 
 
@@ -75,14 +75,9 @@ class GraphProduct:
         self.items = csr_arrays(normalised.T.tocsr())
         self.n_items = normalised.shape[1]
         self.threads = threads or compute_threads()
+        self.pool = thread_pool(self.threads) if self.threads > 1 else None
 
     def add(self, signals: sp.csr_matrix, out: np.ndarray, scale: float = 1.0) -> None:
         arrays = (*csr_arrays(signals), *self.items, *self.users, np.float32(scale), out)
         ranges = row_ranges(arrays[0], self.threads) if signals.nnz else []
-        if self.threads == 1 or len(ranges) < 2:
-            for start, stop in ranges:
-                _rows(*arrays, start, stop)
-            return
-        pool = thread_pool(self.threads)
-        for future in [pool.submit(_rows, *arrays, a, b) for a, b in ranges]:
-            future.result()
+        run_in_ranges(_rows, ranges, self.pool, *arrays)
