@@ -18,8 +18,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys_core.config import EnsembleConfig
-from recsys_core.metrics import metric_key, ndcg_at_k, recall_at_k
+from recsys_core.metrics import metric_key
 from recsys_core.models.base import Model
+from recsys_core.models.blend_grid import grid_metrics
 from recsys_core.models.ensemble import Ensemble, standardise_rows
 from recsys_core.ranking.tiles import chunk_layout, tile_rows
 from recsys_core.ranking.topk import contains
@@ -148,18 +149,25 @@ def blend_metrics(
 ) -> dict[str, float]:
     """Recall@k and NDCG@k of one blend, over the table's users (a table narrower than
     ``k``, a small catalogue's, lists all its candidates: the metrics are still at ``k``)."""
-    scores = np.tensordot(weights.astype(np.float32), table.z, axes=1)
-    scores += np.float32(popularity_weight) * table.log_popularity
-    scores[~table.allowed] = -np.inf
-    listed = min(k, scores.shape[1])
-    top = np.argpartition(-scores, listed - 1, axis=1)[:, :listed]
-    order = np.argsort(-np.take_along_axis(scores, top, 1), axis=1, kind="stable")
-    top = np.take_along_axis(top, order, 1)
-    hits = np.take_along_axis(table.hits, top, 1) & np.isfinite(np.take_along_axis(scores, top, 1))
-    return {
-        metric_key("recall", k): float(recall_at_k(hits, table.n_relevant).mean()),
-        metric_key("ndcg", k): float(ndcg_at_k(hits, table.n_relevant, k).mean()),
-    }
+    recall, ndcg = table_metrics(table, np.asarray(weights)[None], (popularity_weight,), k)
+    return {metric_key("recall", k): float(recall[0, 0]), metric_key("ndcg", k): float(ndcg[0, 0])}
+
+
+def table_metrics(
+    table: Candidates, weights: np.ndarray, popularity: Sequence[float], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Recall@k and NDCG@k of every blend (weight vector × popularity weight) on the table:
+    two arrays of len(weights) × len(popularity)."""
+    return grid_metrics(
+        table.z,
+        table.log_popularity,
+        table.hits,
+        table.allowed,
+        table.n_relevant,
+        weights,
+        np.asarray(popularity),
+        k,
+    )
 
 
 def fixed_blend(names: Sequence[str], config: EnsembleConfig) -> dict:
@@ -216,15 +224,18 @@ def choose_blend(
         per_member=max(CANDIDATES, k),
     )
     metric = metric_key("ndcg", k)
-    grid = []
-    for weights, popularity_weight in itertools.product(weight_grid(len(members)), POPULARITY_GRID):
-        grid.append(
-            {
-                "weights": dict(zip(names, weights.round(3).tolist(), strict=True)),
-                "popularity_weight": popularity_weight,
-                **blend_metrics(table, weights, popularity_weight, k),
-            }
-        )
+    weights = weight_grid(len(members))
+    recall, ndcg = table_metrics(table, weights, POPULARITY_GRID, k)
+    grid = [
+        {
+            "weights": dict(zip(names, vector.round(3).tolist(), strict=True)),
+            "popularity_weight": popularity_weight,
+            metric_key("recall", k): float(recall[w, p]),
+            metric: float(ndcg[w, p]),
+        }
+        for w, vector in enumerate(weights)
+        for p, popularity_weight in enumerate(POPULARITY_GRID)
+    ]
     # Ties go to fewer members (cheaper to serve), then to the smaller popularity weight.
     best = max(
         grid,
