@@ -88,8 +88,12 @@ def test_randomized_svd_is_seeded_and_exact_at_full_rank():
     np.testing.assert_array_equal(right1, right2)
     exact = np.linalg.svd(matrix.toarray(), compute_uv=False)
     np.testing.assert_allclose(v1, exact[:10], rtol=1e-3)
-    full, _ = randomized_svd(matrix, 40, seed=3)
+    full, right = randomized_svd(matrix, 40, seed=3)
     np.testing.assert_allclose(full, exact[:40], rtol=1e-4, atol=1e-5)
+    # The vectors too: orthonormal, and each stretched by its own singular value.
+    np.testing.assert_allclose(right.T @ right, np.eye(40), atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(matrix @ right, axis=0), full, atol=1e-5)
+    assert right.flags.c_contiguous
 
 
 def test_blockwise_scores_equal_a_dense_reference():
