@@ -32,6 +32,7 @@ from flows.params import (
 )
 from recsys_core.config import (
     BadRowPolicy,
+    BlendFamily,
     Bm25Direction,
     ChebyshevForm,
     EvalMode,
@@ -128,6 +129,7 @@ def nightly(
     cheby_form: ChebyshevForm = DEFAULTS.cheby_form,
     model: ModelFamily = DEFAULTS.model,
     ensemble_choose: bool = DEFAULTS.ensemble_choose,
+    ensemble_members: tuple[BlendFamily, ...] = DEFAULTS.ensemble_members,
     ensemble_als_weight: float = DEFAULTS.ensemble_als_weight,
     ensemble_popularity_weight: float = DEFAULTS.ensemble_popularity_weight,
     ensemble_sample_users: int = DEFAULTS.ensemble_sample_users,

@@ -23,6 +23,8 @@ FullSchedule = Literal["cold", "warm"]
 # Model families: the ``model`` parameter's type, equal to the registry's names
 # (recsys_core/models/registry.py; a test holds the two equal).
 ModelFamily = Literal["als", "graph_filter", "ensemble", "popularity", "chebyshev_filter"]
+# The families a chosen blend may use (``ensemble_members``), in the registry's order.
+BlendFamily = Literal["als", "graph_filter", "chebyshev_filter"]
 # The confidence matrix a model is fitted on: the evaluation model's or all data.
 TrainMatrix = Literal["eval", "full"]
 
@@ -133,11 +135,13 @@ class ChebyshevFilterConfig:
 
 @dataclass(frozen=True, slots=True)
 class EnsembleConfig:
-    """The per-user z-score blend of ALS and the graph filter (recsys_core/models/ensemble.py):
-    its weights and popularity term are chosen each run on a sample of the validation users
-    (``ensemble_choose``) or fixed to the values here."""
+    """The per-user z-score blend of fitted models (recsys_core/models/ensemble.py): its
+    weights over ``ensemble_members`` and its popularity term are chosen each run on a sample
+    of the validation users (``ensemble_choose``), or fixed to the values here (ALS and the
+    graph filter)."""
 
     ensemble_choose: bool = True
+    ensemble_members: tuple[BlendFamily, ...] = ("als", "graph_filter", "chebyshev_filter")
     ensemble_als_weight: float = 0.7
     ensemble_popularity_weight: float = 0.0
     ensemble_sample_users: int = 5000

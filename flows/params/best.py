@@ -25,7 +25,7 @@ def apply_best(
     """
     chosen = best.get("params", {})
     update, origin = {}, {}
-    used = knobs_in_effect(params.model)
+    used = knobs_in_effect(params.model, params.pipeline_config().ensemble)
     for knob in (knob for knob in MODEL_KNOBS if knob in used):
         if getattr(params, knob) != getattr(DEFAULTS, knob):
             origin[knob] = "explicit"

@@ -26,6 +26,7 @@ from flows.params.to_core import core_config
 from recsys_core.config import (
     DEFAULT_EVENT_STRENGTHS,
     BadRowPolicy,
+    BlendFamily,
     Bm25Direction,
     ChebyshevForm,
     EvalMode,
@@ -340,8 +341,8 @@ class NightlyParams(ModelParams, DataParams):
     model: ModelFamily = Field(
         "ensemble",
         description=(
-            "`ensemble` (per-user z-score blend of ALS and the graph filter, weights chosen "
-            "each run on validation, see Models), `als` (BM25 + ALS + a popularity term), "
+            "`ensemble` (per-user z-score blend of the `ensemble_members` families, weights "
+            "chosen each run on validation, see Models), `als` (BM25 + ALS + a popularity term), "
             "`graph_filter` (GF-CF: linear filter + `gf_ideal_weight` × rank-`gf_rank` ideal "
             "low-pass, plus the popularity term; training-free), `chebyshev_filter` (ChebyCF: "
             "a Chebyshev graph filter, training-free) or `popularity` (the most popular unseen "
@@ -354,6 +355,15 @@ class NightlyParams(ModelParams, DataParams):
             "`ensemble`: choose the members' weights and the popularity weight each run on a "
             "sample of the validation users (a single family wins when no blend beats it); "
             "`false` uses `ensemble_als_weight` and `ensemble_popularity_weight`"
+        ),
+    )
+    ensemble_members: tuple[BlendFamily, ...] = Field(
+        ("als", "graph_filter", "chebyshev_filter"),
+        min_length=1,
+        description=(
+            "`ensemble` with `ensemble_choose`: the families the blend is chosen from (each "
+            "is fitted for evaluation unless `night_budget_s` leaves it out; a single one "
+            "makes the ensemble that family plus the chosen popularity term)"
         ),
     )
     ensemble_als_weight: float = Field(
@@ -501,6 +511,13 @@ class NightlyParams(ModelParams, DataParams):
             " as explicit); the manifest's `param_sources` says where each knob came from"
         ),
     )
+
+    @field_validator("ensemble_members")
+    @classmethod
+    def _distinct_members(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"expected each family once, got {list(value)}")
+        return value
 
     @model_validator(mode="before")
     @classmethod

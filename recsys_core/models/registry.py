@@ -196,21 +196,23 @@ FAMILY_CONFIG_FIELDS = frozenset(f for family in FAMILIES.values() for f in fami
 
 
 def blend_members(config: EnsembleConfig) -> tuple[str, ...]:
-    """The families an ensemble fits for evaluation: every candidate of a chosen blend, or
-    a fixed blend's two."""
-    return BLEND_MEMBERS if config.ensemble_choose else FIXED_BLEND_MEMBERS
+    """The families an ensemble fits for evaluation: a chosen blend's candidates
+    (``ensemble_members``, in :data:`BLEND_MEMBERS` order), or a fixed blend's two."""
+    if not config.ensemble_choose:
+        return FIXED_BLEND_MEMBERS
+    return tuple(name for name in BLEND_MEMBERS if name in config.ensemble_members)
 
 
-def knobs_in_effect(name: str) -> frozenset[str]:
+def knobs_in_effect(name: str, ensemble: EnsembleConfig | None = None) -> frozenset[str]:
     """The knobs that change family ``name``'s lists: its own, or for the ensemble each
-    candidate member's except its ranking rule's (the blend's popularity term replaces
-    those)."""
+    of its members' (:func:`blend_members` of ``ensemble``, default every candidate) except
+    their ranking rule's (the blend's popularity term replaces those)."""
     entry = family(name)
     if entry.fit is not None:
         return frozenset(entry.knobs)
     return frozenset(
         knob
-        for member in BLEND_MEMBERS
+        for member in blend_members(ensemble or EnsembleConfig())
         for knob in family(member).knobs
         if knob not in family(member).ranking_knobs
     )

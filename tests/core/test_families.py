@@ -11,6 +11,8 @@ import scipy.sparse as sp
 
 from recsys_core.config import (
     ALSConfig,
+    BlendFamily,
+    EnsembleConfig,
     GraphFilterConfig,
     ModelFamily,
     PipelineConfig,
@@ -21,6 +23,8 @@ from recsys_core.models.registry import (
     BASELINE,
     BLEND_MEMBERS,
     FAMILIES,
+    FIXED_BLEND_MEMBERS,
+    blend_members,
     family,
     family_of,
     fit_model,
@@ -61,6 +65,15 @@ def _fitted(name: str, matrix: sp.csr_matrix):
 def test_the_model_parameter_names_exactly_the_registered_families():
     assert set(typing.get_args(ModelFamily)) == set(FAMILIES)
     assert set(BLEND_MEMBERS) <= set(FAMILIES) and BASELINE in FAMILIES
+    assert typing.get_args(BlendFamily) == BLEND_MEMBERS == EnsembleConfig().ensemble_members
+
+
+def test_blend_members_are_the_chosen_ones_in_registry_order_or_the_fixed_pair():
+    two = EnsembleConfig(ensemble_members=("graph_filter", "als"))
+    assert blend_members(two) == ("als", "graph_filter")
+    assert blend_members(EnsembleConfig()) == BLEND_MEMBERS
+    fixed = EnsembleConfig(ensemble_choose=False, ensemble_members=("chebyshev_filter",))
+    assert blend_members(fixed) == FIXED_BLEND_MEMBERS
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))
@@ -151,4 +164,9 @@ def test_the_knobs_in_effect_are_a_family_s_own_or_its_members_but_their_ranking
     blend = knobs_in_effect("ensemble")
     assert {"factors", "alpha", "gf_rank", "cheby_order"} <= blend
     assert not {"popularity_weight", "gf_popularity_weight", "cheby_popularity_weight"} & blend
+    # A member the blend cannot use changes nothing: its knobs are not in effect.
+    two = knobs_in_effect("ensemble", EnsembleConfig(ensemble_members=("als", "graph_filter")))
+    assert {"factors", "gf_rank"} <= two and not {"cheby_order", "cheby_form"} & two
+    fixed = knobs_in_effect("ensemble", EnsembleConfig(ensemble_choose=False))
+    assert "gf_rank" in fixed and "cheby_order" not in fixed
     assert knobs_in_effect("popularity") == set()

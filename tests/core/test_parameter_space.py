@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from flows.params import NightlyParams
 from recsys_core.errors import InputError
-from recsys_core.models.registry import FAMILIES
+from recsys_core.models.registry import BLEND_MEMBERS, FAMILIES
 from recsys_core.pipeline.execute import LocalRunner
 from recsys_core.pipeline.nightly import nightly_plan
 
@@ -44,6 +44,9 @@ PARAMETERS = st.fixed_dictionaries(
         "explain": st.booleans(),
         "evaluate_users": _bounded("evaluate_users", 0, 400),
         "ensemble_sample_users": _bounded("ensemble_sample_users", 100, 400),
+        "ensemble_members": st.lists(
+            st.sampled_from(BLEND_MEMBERS), min_size=1, max_size=len(BLEND_MEMBERS), unique=True
+        ),
         "factors": st.sampled_from([1, 2, 8]),
         "iterations": st.sampled_from([1, 2]),
         "gf_rank": st.sampled_from([1, 4, 300]),
