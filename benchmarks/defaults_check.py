@@ -19,6 +19,7 @@ from pathlib import Path
 
 from flows.params import MODEL_KNOBS, ModelParams, NightlyParams, TuneParams
 from recsys_core.data.synthetic import synthetic_pairs, write_adjacency, write_events_csv
+from recsys_core.models.registry import FIXED_BLEND_MEMBERS
 from recsys_core.pipeline.execute import LocalRunner
 from recsys_core.pipeline.nightly import nightly_plan
 from recsys_core.pipeline.tune import tuning_plan
@@ -56,10 +57,8 @@ MODELS = {
     "graph_filter": {"model": "graph_filter"},
     "chebyshev_filter": {"model": "chebyshev_filter"},
     "ensemble": {"model": "ensemble"},
-    "ensemble (als + graph_filter)": {
-        "model": "ensemble",
-        "ensemble_members": ["als", "graph_filter"],
-    },
+    # The fixed blend's pair, the chosen blend's members before the Chebyshev filter.
+    "ensemble (als + graph_filter)": {"model": "ensemble", "ensemble_members": FIXED_BLEND_MEMBERS},
 }
 
 
