@@ -17,16 +17,18 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.bench import PREVIOUS_DEFAULT
 from flows.params import MODEL_KNOBS, ModelParams, NightlyParams, TuneParams
 from recsys_core.data.synthetic import synthetic_pairs, write_adjacency, write_events_csv
-from recsys_core.models.registry import FIXED_BLEND_MEMBERS
+from recsys_core.models.registry import unset_knob_values
 from recsys_core.pipeline.execute import LocalRunner
 from recsys_core.pipeline.nightly import nightly_plan
 from recsys_core.pipeline.tune import tuning_plan
 from recsys_core.reporting import format_table
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED_000 = ModelParams().model_dump()  # ModelParams' own defaults are seed 000's
+# ModelParams' own defaults are seed 000's; its unset ALS knobs take seed 000's values alone.
+SEED_000 = ModelParams().model_dump() | unset_knob_values(None)
 
 
 def compare(source: Path, work: Path, configs: dict[str, dict], base: dict, metric: str) -> list:
@@ -57,8 +59,9 @@ MODELS = {
     "graph_filter": {"model": "graph_filter"},
     "chebyshev_filter": {"model": "chebyshev_filter"},
     "ensemble": {"model": "ensemble"},
-    # The fixed blend's pair, the chosen blend's members before the Chebyshev filter.
-    "ensemble (als + graph_filter)": {"model": "ensemble", "ensemble_members": FIXED_BLEND_MEMBERS},
+    # The default's ALS member with seed 000's knobs instead of its own lighter ones.
+    "ensemble (als at seed 000's knobs)": {"model": "ensemble", **unset_knob_values(None)},
+    "ensemble (als + graph_filter)": {"model": "ensemble", **PREVIOUS_DEFAULT},
 }
 
 
@@ -95,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from flows.params import DEFAULTS
 
-    tuned = json.loads(args.tuned) if args.tuned else {k: getattr(DEFAULTS, k) for k in MODEL_KNOBS}
+    nightly = DEFAULTS.model_dump() | DEFAULTS.unset_knob_values()  # what the default runs
+    tuned = json.loads(args.tuned) if args.tuned else {k: nightly[k] for k in MODEL_KNOBS}
     configs = {"seed 000": SEED_000, "tuned": {**SEED_000, **tuned}}
     results = {"tuned": tuned, "seed_000": SEED_000}
     with tempfile.TemporaryDirectory(prefix="recsys-defaults-") as tmp:

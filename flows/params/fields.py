@@ -29,6 +29,7 @@ from recsys_core.config import (
     BlendFamily,
     Bm25Direction,
     ChebyshevForm,
+    EnsembleConfig,
     EvalMode,
     FullSchedule,
     IngestConfig,
@@ -41,6 +42,7 @@ from recsys_core.config import (
 from recsys_core.io.storage import is_uri
 from recsys_core.io.window import as_of_window
 from recsys_core.metrics import METRIC_NAMES, metric_key
+from recsys_core.models.registry import unset_knob_values
 from recsys_core.tuning.trials import SearchMethod, searched_family
 
 SAMPLE_INPUT = "data/gowalla_sample.txt"
@@ -227,12 +229,20 @@ class DataParams(_Strict):
         ``run_date``, ingest reads only the as-of window of that date (``as_of``)."""
         hints = typing.get_type_hints(PipelineConfig)
         extra = {IngestConfig: {"time_window": self.time_window(run_date)}}
+        unset = self.unset_knob_values()
         nested = {
-            item.name: core_config(hints[item.name], self, **extra.get(hints[item.name], {}))
+            item.name: core_config(
+                hints[item.name], self, **unset, **extra.get(hints[item.name], {})
+            )
             for item in dataclasses.fields(PipelineConfig)
             if dataclasses.is_dataclass(hints[item.name])
         }
         return core_config(PipelineConfig, self, **nested)
+
+    def unset_knob_values(self) -> dict[str, Any]:
+        """The knobs left unset (None) with the values this run gives them (none here: the
+        model knobs' class says)."""
+        return {}
 
     def blocks_requested(self) -> int:
         """``user_blocks`` for ``nightly_plan``: an explicit count, else one block in process
@@ -254,16 +264,22 @@ class ModelParams(_Strict):
 
     factors: int = Field(256, ge=1, le=4096, description="implicit ALS factors (latent dimensions)")
     regularization: float = Field(0.02, ge=0, description="implicit ALS regularization (L2 weight)")
-    iterations: int = Field(
-        40,
+    iterations: int | None = Field(
+        None,
         ge=1,
         le=1000,
-        description="ALS sweeps of the evaluation model (and of a `cold` serving model)",
+        description=(
+            "ALS sweeps of the evaluation model (and of a `cold` serving model); unset: 40 "
+            "(seed 000's), 10 for the ALS member of a chosen `ensemble` blend"
+        ),
     )
-    alpha: float = Field(
-        30.0,
+    alpha: float | None = Field(
+        None,
         gt=0,
-        description=("confidence = `alpha` × BM25 weight (implicit's own alpha stays 1)"),
+        description=(
+            "confidence = `alpha` × BM25 weight (implicit's own alpha stays 1); unset: 30 "
+            "(seed 000's), 3 for the ALS member of a chosen `ensemble` blend"
+        ),
     )
     bm25_k1: float = Field(100.0, ge=0, description="BM25 K1")
     bm25_b: float = Field(0.8, ge=0, le=1, description="BM25 B")
@@ -330,6 +346,15 @@ class ModelParams(_Strict):
             "authors' K sparse passes over every item; about 10x slower)"
         ),
     )
+
+    def unset_knob_values(self) -> dict[str, Any]:
+        """The knobs left unset (None) with the values this run gives them: a tuning run's
+        are the default nightly's (tuning tunes what the default uses)."""
+        model = NightlyParams.model_fields["model"].default
+        return self._unset_from(unset_knob_values(model, EnsembleConfig()))
+
+    def _unset_from(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {name: value for name, value in values.items() if getattr(self, name) is None}
 
 
 MODEL_KNOBS = tuple(ModelParams.model_fields)
@@ -535,6 +560,12 @@ class NightlyParams(ModelParams, DataParams):
         if self.eval_mode == "seed" and self.model != "als":
             raise ValueError("eval_mode 'seed' reproduces seed 000, an ALS model: use model 'als'")
         return self
+
+    def unset_knob_values(self) -> dict[str, Any]:
+        """The knobs left unset (None) with the values this run's model gives them (a
+        chosen blend's members their own, :func:`unset_knob_values`)."""
+        ensemble = core_config(EnsembleConfig, self)
+        return self._unset_from(unset_knob_values(self.model, ensemble))
 
     def time_window(self, run_date: dt.date | None) -> tuple[str | None, str] | None:
         """The as-of window for ``run_date`` (``as_of``, ``lookback_days``, ``timezone``)."""

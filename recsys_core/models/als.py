@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -82,11 +83,22 @@ def from_arrays(data: Arrays, _load: MemberLoader | None = None) -> ALSModel:
 SweepCallback = Callable[[int, float, ALSModel], None]
 
 
+# The knobs a run may leave unset (None) and the values they then take: seed 000's
+# (ALSConfig's and WeightConfig's defaults) ...
+UNSET_KNOBS: Mapping[str, Any] = MappingProxyType({"alpha": 30.0, "iterations": 40})
+# ... or, for the ALS member of a chosen blend, the Gowalla tuning run's lighter confidence
+# and fewer sweeps: a quarter of the fit, and on validation the blend is within noise of
+# the one with seed 000's knobs (docs/models.md, "The ALS member").
+BLEND_MEMBER_KNOBS: Mapping[str, Any] = MappingProxyType({"alpha": 3.0, "iterations": 10})
+
+
 def serving_config(configs: PipelineConfig) -> ALSConfig:
     """The serving fit's ALS settings: ``warm`` runs ``warm_iterations`` sweeps (from the
-    evaluation model's item factors), ``cold`` the evaluation model's full schedule."""
+    evaluation model's item factors), never more than a cold fit's ``iterations``; ``cold``
+    the evaluation model's full schedule."""
     if warm_start(configs):
-        return replace(configs.als, iterations=configs.serving.warm_iterations)
+        sweeps = min(configs.serving.warm_iterations, configs.als.iterations)
+        return replace(configs.als, iterations=sweeps)
     return configs.als
 
 

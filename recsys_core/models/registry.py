@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,9 @@ class Family:
     - ``stand_in(user_items, config, model_users)``: a model of the fitted one's shapes,
       built without fitting, that scores as fast (the night's budget times it before
       anything is fitted; a blend member must have one);
+    - ``unset_knobs``: the value of each of its knobs a run may leave unset (None), and
+      ``member_knobs``: the values those take instead when the family is a chosen blend's
+      member;
     - ``summary``: its row in the README's family table.
     """
 
@@ -81,6 +84,8 @@ class Family:
     ranking_knobs: tuple[str, ...] = ()
     simplified: Callable[[Model], Model] = _same
     stand_in: Callable[[sp.csr_matrix, Any, np.ndarray], Model] | None = None
+    unset_knobs: Mapping[str, Any] = field(default_factory=dict)
+    member_knobs: Mapping[str, Any] = field(default_factory=dict)
 
     def serving_config(self, configs: PipelineConfig) -> Any:
         """The serving fit's settings (the evaluation fit's when the family has no
@@ -111,6 +116,8 @@ FAMILIES: Mapping[str, Family] = {
             sweeps_knob="iterations",
             ranking_knobs=RANK_KNOBS,
             stand_in=als.stand_in,
+            unset_knobs=als.UNSET_KNOBS,
+            member_knobs=als.BLEND_MEMBER_KNOBS,
         ),
         Family(
             name=graph_filter.GraphFilter.family,
@@ -216,6 +223,22 @@ def knobs_in_effect(name: str, ensemble: EnsembleConfig | None = None) -> frozen
         for knob in family(member).knobs
         if knob not in family(member).ranking_knobs
     )
+
+
+def unset_knob_values(
+    model: str | None, ensemble_config: EnsembleConfig | None = None
+) -> dict[str, Any]:
+    """The value each knob left unset (None) takes in a run of family ``model``: a chosen
+    blend's members take their ``member_knobs``, every other family its ``unset_knobs``
+    (``model`` None: each family alone, as a tuning run fits it)."""
+    members: tuple[str, ...] = ()
+    if model == ensemble.Ensemble.family:
+        config = ensemble_config or EnsembleConfig()
+        members = blend_members(config) if config.ensemble_choose else ()
+    values: dict[str, Any] = {}
+    for entry in FAMILIES.values():
+        values.update(entry.member_knobs if entry.name in members else entry.unset_knobs)
+    return values
 
 
 def family(name: str) -> Family:

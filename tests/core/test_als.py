@@ -43,6 +43,9 @@ def test_serving_schedule():
     warm = PipelineConfig(als=als, serving=ServingConfig("warm", 5))
     assert serving_config(warm).iterations == 5
     assert serving_config(PipelineConfig(als=als, serving=ServingConfig("cold", 5))) == als
+    # Never more warm sweeps than a cold fit runs.
+    short = PipelineConfig(als=ALSConfig(iterations=10), serving=ServingConfig("warm", 15))
+    assert serving_config(short).iterations == 10
 
 
 def test_factors_carry_their_users():

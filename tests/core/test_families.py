@@ -18,7 +18,7 @@ from recsys_core.config import (
     PipelineConfig,
     RankConfig,
 )
-from recsys_core.models.ensemble import Ensemble, standardise_rows
+from recsys_core.models.ensemble import Ensemble
 from recsys_core.models.registry import (
     BASELINE,
     BLEND_MEMBERS,
@@ -30,7 +30,9 @@ from recsys_core.models.registry import (
     fit_model,
     load_model,
     save_model,
+    unset_knob_values,
 )
+from recsys_core.models.zscore import standardise_rows
 from recsys_core.pipeline.manifest import fingerprint
 from recsys_core.ranking.popular import popularity_bias, top_k_popular
 from recsys_core.ranking.topk import top_k_scored
@@ -74,6 +76,19 @@ def test_blend_members_are_the_chosen_ones_in_registry_order_or_the_fixed_pair()
     assert blend_members(EnsembleConfig()) == BLEND_MEMBERS
     fixed = EnsembleConfig(ensemble_choose=False, ensemble_members=("chebyshev_filter",))
     assert blend_members(fixed) == FIXED_BLEND_MEMBERS
+
+
+def test_unset_knobs_take_the_member_values_only_in_a_chosen_blend_with_als():
+    seed, member = {"alpha": 30.0, "iterations": 40}, {"alpha": 3.0, "iterations": 10}
+    assert unset_knob_values("ensemble") == member
+    assert unset_knob_values("ensemble", EnsembleConfig(ensemble_members=("als",))) == member
+    assert unset_knob_values(None) == unset_knob_values("als") == seed
+    # The fixed blend keeps the knobs its documented weights were set with.
+    assert unset_knob_values("ensemble", EnsembleConfig(ensemble_choose=False)) == seed
+    filters = EnsembleConfig(ensemble_members=("graph_filter", "chebyshev_filter"))
+    assert unset_knob_values("ensemble", filters) == seed
+    # Seed 000's knobs are the configs' own defaults.
+    assert (PipelineConfig().weight.alpha, ALSConfig().iterations) == (30.0, 40)
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))

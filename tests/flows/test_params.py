@@ -13,7 +13,9 @@ from flows.params import (
     NightlyParams,
     signature_drift,
 )
+from flows.params.fields import TuneParams
 from recsys_core.config import EVAL_MODES
+from recsys_core.models.registry import unset_knob_values
 
 
 def test_flow_signature_equals_nightly_params():
@@ -76,7 +78,11 @@ def test_core_config_fields_agree_with_the_parameters(cls, item, hint):
         core_default = (
             item.default if item.default is not dataclasses.MISSING else item.default_factory()
         )
-        assert core_default == spec.get_default(call_default_factory=True), item.name
+        default = spec.get_default(call_default_factory=True)
+        if default is None and core_default is not None:
+            # A knob a run may leave unset: the config's default is what it takes alone.
+            default = unset_knob_values(None)[item.name]
+        assert core_default == default, item.name
 
 
 def test_every_parameter_reaches_a_config_or_the_flow():
@@ -91,6 +97,21 @@ def test_configs_built_from_parameters():
     assert (configs.eval_protocol, configs.rank.candidate_pool) == EVAL_MODES["seed"]
     publish = params.publish_config("/o", dt.date(2026, 11, 20))
     assert (publish.output_dir, publish.keep_last) == ("/o", 14)
+
+
+def test_unset_als_knobs_resolve_by_the_model_and_explicit_values_win():
+    def knobs(**values):
+        configs = NightlyParams(**values).pipeline_config()
+        return configs.weight.alpha, configs.als.iterations
+
+    assert knobs() == (3.0, 10)  # the ALS member of the default chosen blend
+    assert knobs(model="als") == knobs(eval_mode="seed") == (30.0, 40)
+    assert knobs(ensemble_choose=False) == (30.0, 40)
+    assert knobs(alpha=30.0) == (30.0, 10) and knobs(model="als", iterations=7) == (30.0, 7)
+    # What a run records: the values it used, unset ones included.
+    assert NightlyParams(alpha=1.0).unset_knob_values() == {"iterations": 10}
+    tuning = TuneParams().pipeline_config()  # tuning's base is the default nightly's
+    assert (tuning.weight.alpha, tuning.als.iterations) == (3.0, 10)
 
 
 def test_unknown_parameter_fails_loudly():
