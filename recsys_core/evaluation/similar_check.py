@@ -25,8 +25,9 @@ from recsys_core.data.matrices import SplitArrays, rows_matrix
 from recsys_core.evaluation.protocol import report_half
 from recsys_core.models.base import Model
 from recsys_core.models.blend_choice import CANDIDATES, merged_candidates, weight_grid
-from recsys_core.models.ensemble import Ensemble, standardise_rows
+from recsys_core.models.ensemble import Ensemble
 from recsys_core.models.registry import BASELINE, fit_model
+from recsys_core.models.zscore import standardise_rows
 from recsys_core.ranking.topk import contains
 from recsys_core.scoring.similar import similar_lists
 

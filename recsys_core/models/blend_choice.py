@@ -21,7 +21,8 @@ from recsys_core.config import EnsembleConfig
 from recsys_core.metrics import metric_key
 from recsys_core.models.base import Model
 from recsys_core.models.blend_grid import grid_metrics
-from recsys_core.models.ensemble import Ensemble, standardise_rows
+from recsys_core.models.ensemble import Ensemble
+from recsys_core.models.zscore import standardise_rows
 from recsys_core.ranking.tiles import chunk_layout, tile_rows
 from recsys_core.ranking.topk import contains
 

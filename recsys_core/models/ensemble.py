@@ -22,18 +22,8 @@ import scipy.sparse as sp
 from recsys_core.config import EnsembleConfig, RankConfig
 from recsys_core.models.base import Arrays, MemberLoader, Model, family_array
 from recsys_core.models.contributions import Contributions
+from recsys_core.models.zscore import add_standardised, standardise_rows
 from recsys_core.ranking.scorer import BlockScorer
-
-
-def standardise_rows(scores: np.ndarray, weight: float = 1.0) -> None:
-    """In place: ``weight · (x − row mean) / row standard deviation`` (a constant row
-    becomes 0). Centred before squaring, so large offsets lose no precision."""
-    scores -= scores.mean(axis=1, keepdims=True)
-    variance = np.einsum("ij,ij->i", scores, scores) / max(scores.shape[1], 1)
-    positive = variance > 0
-    scale = np.zeros(len(variance), dtype=np.float32)
-    scale[positive] = weight / np.sqrt(variance[positive])
-    scores *= scale[:, None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +71,7 @@ class Ensemble:
                     local.scratch = np.empty(out.shape, dtype=np.float32)
                 part = local.scratch[: len(out)]
                 scorer(start, stop, part)
-                standardise_rows(part[:, :n_items], weight)
-                blended += part[:, :n_items]
+                add_standardised(part[:, :n_items], blended, weight)
             blended += term
 
         return score
@@ -93,8 +82,7 @@ class Ensemble:
         blended = np.zeros((len(items), self.n_items), dtype=np.float32)
         for member, weight in self._weighted():
             part = np.asarray(member.similar_items(items), dtype=np.float32)
-            standardise_rows(part, weight)
-            blended += part
+            add_standardised(part, blended, weight)
         return blended
 
     def contributions(self, seen: sp.csr_matrix, items: np.ndarray) -> Contributions:

@@ -9,9 +9,10 @@ from recsys_core.config import ALSConfig, GraphFilterConfig
 from recsys_core.data.synthetic import synthetic_pairs
 from recsys_core.models.base import cosine_rows
 from recsys_core.models.contributions import entry_rows, from_item_rows, low_rank
-from recsys_core.models.ensemble import Ensemble, standardise_rows
+from recsys_core.models.ensemble import Ensemble
 from recsys_core.models.graph_filter import filter_similar_items
 from recsys_core.models.registry import fit_model
+from recsys_core.models.zscore import standardise_rows
 from recsys_core.scoring.explain import because_items
 
 N_USERS, N_ITEMS, K = 60, 40, 5

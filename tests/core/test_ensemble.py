@@ -20,9 +20,10 @@ from recsys_core.models.blend_choice import (
     choose_blend,
     fixed_blend,
 )
-from recsys_core.models.ensemble import Ensemble, standardise_rows
+from recsys_core.models.ensemble import Ensemble
 from recsys_core.models.graph_filter import fit_graph_filter
 from recsys_core.models.registry import load_model, save_model
+from recsys_core.models.zscore import standardise_rows
 from recsys_core.ranking.popular import popularity_bias
 from recsys_core.ranking.topk import contains
 from recsys_core.scoring.batch import ranked_lists, score_all_users
