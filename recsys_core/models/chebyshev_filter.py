@@ -203,8 +203,11 @@ def low_rank_into(
     right_t: np.ndarray,
     out: np.ndarray,
     scale: float = 1.0,
+    add: bool = True,
 ) -> None:
-    """out[r] += (scale · signals[r] @ left) @ right_t, :data:`SIGNAL_CHUNK` rows at a time.
+    """out[r] += (scale · signals[r] @ left) @ right_t, :data:`SIGNAL_CHUNK` rows at a time
+    (``add`` False: out[r] = …, written by the GEMM itself, with no pass to zero ``out``
+    or to add a product into it).
 
     Each GEMM is always SIGNAL_CHUNK rows (zero-padded): a GEMM of another shape may round
     differently (FMA), and a user's figures must not depend on the rows scored beside it.
@@ -217,7 +220,12 @@ def low_rank_into(
         projected[: stop - start] = signals[start:stop] @ left
         if scale != 1.0:
             projected *= np.float32(scale)
-        out[start:stop] += (projected @ right_t)[: stop - start]
+        if add:
+            out[start:stop] += (projected @ right_t)[: stop - start]
+        elif stop - start == SIGNAL_CHUNK:
+            np.matmul(projected, right_t, out=out[start:stop])
+        else:
+            out[start:stop] = (projected @ right_t)[: stop - start]
 
 
 def _degree_scales(degrees: np.ndarray, power: float) -> tuple[np.ndarray, np.ndarray]:
@@ -310,19 +318,19 @@ class ChebyshevFilter:
         response = polynomial_response(self.coefficients, eigenvalues)
         diagonal = self.ideal_weight + response - a - b * eigenvalues
         weighted = np.ascontiguousarray(right * diagonal, dtype=np.float32)  # see low_rank_into
-        right_t = np.ascontiguousarray(self.right.T, dtype=np.float32)
+        # The output scaling d^β folded into each term, so nothing passes over the block
+        # again: into the GEMM's right factor, the sparse pair's output and the identity's.
+        right_t = np.ascontiguousarray(self.right.T * post[None, :], dtype=np.float32)
         linear = GraphProduct(normalised)
         n_items = self.n_items
 
         def apply(signals: sp.csr_matrix, out: np.ndarray) -> None:
             scaled = signals.multiply(pre[None, :]).tocsr().astype(np.float32)
             rows = scaled.shape[0]
-            out[:rows, :n_items] = 0
-            low_rank_into(scaled, weighted, right_t, out[:rows, :n_items])
-            linear.add(scaled, out[:rows, :n_items], b)
+            low_rank_into(scaled, weighted, right_t, out[:rows, :n_items], add=False)
+            linear.add(scaled, out[:rows, :n_items], b, post)
             entries = scaled.tocoo()
-            out[entries.row, entries.col] += np.float32(a) * entries.data
-            out[:rows, :n_items] *= post
+            out[entries.row, entries.col] += np.float32(a) * entries.data * post[entries.col]
 
         return apply
 

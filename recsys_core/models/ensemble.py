@@ -79,10 +79,16 @@ class Ensemble:
     def similar_items(self, items: np.ndarray) -> np.ndarray:
         """The members' item–item similarities blended like their scores (no popularity
         term)."""
-        blended = np.zeros((len(items), self.n_items), dtype=np.float32)
+        blended = None  # the first member's block, standardised in place: no extra block
         for member, weight in self._weighted():
             part = np.asarray(member.similar_items(items), dtype=np.float32)
-            add_standardised(part, blended, weight)
+            if blended is None:
+                standardise_rows(part, weight)
+                blended = part
+            else:
+                add_standardised(part, blended, weight)
+        if blended is None:
+            return np.zeros((len(items), self.n_items), dtype=np.float32)
         return blended
 
     def contributions(self, seen: sp.csr_matrix, items: np.ndarray) -> Contributions:

@@ -191,7 +191,9 @@ class GraphFilter:
             if transposed and self.sharpen_steps:
                 dense = sharpen(signals.toarray(), normalised, self.sharpen_steps, self.sharpen_t)
                 signals = sp.csr_matrix(dense)
-            out[:, :n_items] = (self.ideal_weight * (signals @ users_ideal)) @ ideal_items
+            # Written by the GEMM itself: no temporary block to copy.
+            projected = np.float32(self.ideal_weight) * (signals @ users_ideal)
+            np.matmul(projected, ideal_items, out=out[: signals.shape[0], :n_items])
             linear.add(sp.csr_matrix(signals, dtype=np.float32), out[:, :n_items])
             if self.sharpen_steps and not transposed:
                 out[:, :n_items] = sharpen(

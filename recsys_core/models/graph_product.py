@@ -31,12 +31,13 @@ def _rows(
     users_items,
     users_data,
     scale,
+    item_scale,
     out,
     start,
     stop,
 ):  # pragma: no cover - compiled
-    """out[row] += scale · (s[row] R̃ᵀ) R̃ for rows start..stop (``items_*`` is R̃ᵀ as CSR,
-    ``users_*`` is R̃)."""
+    """out[row] += scale · (s[row] R̃ᵀ) R̃ · diag(item_scale) for rows start..stop
+    (``items_*`` is R̃ᵀ as CSR, ``users_*`` is R̃)."""
     n_users = users_indptr.shape[0] - 1
     through = np.zeros(n_users, np.float32)
     reached = np.zeros(n_users, np.bool_)
@@ -62,13 +63,14 @@ def _rows(
             for q in range(users_indptr[user], users_indptr[user + 1]):
                 accumulator[users_items[q]] += weight * users_data[q]
         for item in range(accumulator.shape[0]):
-            out[row, item] += accumulator[item]
+            out[row, item] += accumulator[item] * item_scale[item]
             accumulator[item] = 0
 
 
 class GraphProduct:
-    """``add(signals, out, scale)``: out[:, :items] += scale · s R̃ᵀR̃ for one R̃ (users ×
-    items), signals a float32 CSR of item rows."""
+    """``add(signals, out, scale, item_scale)``: out[:, :items] += scale · s R̃ᵀR̃ ·
+    diag(item_scale) for one R̃ (users × items), signals a float32 CSR of item rows (an
+    output scaling folded in saves the caller a pass over the block)."""
 
     def __init__(self, normalised: sp.csr_matrix, threads: int | None = None) -> None:
         self.users = csr_arrays(normalised)
@@ -76,8 +78,23 @@ class GraphProduct:
         self.n_items = normalised.shape[1]
         self.threads = threads or compute_threads()
         self.pool = thread_pool(self.threads) if self.threads > 1 else None
+        self.ones = np.ones(self.n_items, np.float32)
 
-    def add(self, signals: sp.csr_matrix, out: np.ndarray, scale: float = 1.0) -> None:
-        arrays = (*csr_arrays(signals), *self.items, *self.users, np.float32(scale), out)
+    def add(
+        self,
+        signals: sp.csr_matrix,
+        out: np.ndarray,
+        scale: float = 1.0,
+        item_scale: np.ndarray | None = None,
+    ) -> None:
+        per_item = self.ones if item_scale is None else item_scale.astype(np.float32, copy=False)
+        arrays = (
+            *csr_arrays(signals),
+            *self.items,
+            *self.users,
+            np.float32(scale),
+            per_item,
+            out,
+        )
         ranges = row_ranges(arrays[0], self.threads) if signals.nnz else []
         run_in_ranges(_rows, ranges, self.pool, *arrays)
