@@ -95,8 +95,6 @@ MODEL_ROWS = {
     "graph filter (GF-CF)": {"model": "graph_filter"},
     "Chebyshev filter (ChebyCF)": {"model": "chebyshev_filter"},
     "ensemble (the default)": {},
-    # The default's ALS member with seed 000's knobs instead of its own lighter ones.
-    "ensemble, ALS member at seed 000's knobs": unset_knob_values(None),
     "ensemble of ALS + GF-CF (the previous default)": PREVIOUS_DEFAULT,
 }
 FIT_STEPS = ("train-eval", "train-full", "blend-choose", "blend")

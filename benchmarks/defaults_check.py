@@ -59,8 +59,6 @@ MODELS = {
     "graph_filter": {"model": "graph_filter"},
     "chebyshev_filter": {"model": "chebyshev_filter"},
     "ensemble": {"model": "ensemble"},
-    # The default's ALS member with seed 000's knobs instead of its own lighter ones.
-    "ensemble (als at seed 000's knobs)": {"model": "ensemble", **unset_knob_values(None)},
     "ensemble (als + graph_filter)": {"model": "ensemble", **PREVIOUS_DEFAULT},
 }
 

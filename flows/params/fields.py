@@ -270,7 +270,7 @@ class ModelParams(_Strict):
         le=1000,
         description=(
             "ALS sweeps of the evaluation model (and of a `cold` serving model); unset: 40 "
-            "(seed 000's), 10 for the ALS member of a chosen `ensemble` blend"
+            "(seed 000's)"
         ),
     )
     alpha: float | None = Field(
@@ -278,7 +278,7 @@ class ModelParams(_Strict):
         gt=0,
         description=(
             "confidence = `alpha` × BM25 weight (implicit's own alpha stays 1); unset: 30 "
-            "(seed 000's), 3 for the ALS member of a chosen `ensemble` blend"
+            "(seed 000's)"
         ),
     )
     bm25_k1: float = Field(100.0, ge=0, description="BM25 K1")

@@ -84,12 +84,10 @@ SweepCallback = Callable[[int, float, ALSModel], None]
 
 
 # The knobs a run may leave unset (None) and the values they then take: seed 000's
-# (ALSConfig's and WeightConfig's defaults) ...
+# (ALSConfig's and WeightConfig's defaults), for ALS alone and as a blend's member alike.
+# A lighter member (alpha 3, 10 sweeps) was measured and not adopted: on Gowalla's report
+# half the default blend lost 1.4 % Recall@20 with it (docs/concepts/models.md).
 UNSET_KNOBS: Mapping[str, Any] = MappingProxyType({"alpha": 30.0, "iterations": 40})
-# ... or, for the ALS member of a chosen blend, the Gowalla tuning run's lighter confidence
-# and fewer sweeps: a quarter of the fit, and on validation the blend is within noise of
-# the one with seed 000's knobs (docs/models.md, "The ALS member").
-BLEND_MEMBER_KNOBS: Mapping[str, Any] = MappingProxyType({"alpha": 3.0, "iterations": 10})
 
 
 def serving_config(configs: PipelineConfig) -> ALSConfig:

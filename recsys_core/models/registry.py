@@ -117,7 +117,6 @@ FAMILIES: Mapping[str, Family] = {
             ranking_knobs=RANK_KNOBS,
             stand_in=als.stand_in,
             unset_knobs=als.UNSET_KNOBS,
-            member_knobs=als.BLEND_MEMBER_KNOBS,
         ),
         Family(
             name=graph_filter.GraphFilter.family,
@@ -237,7 +236,9 @@ def unset_knob_values(
         members = blend_members(config) if config.ensemble_choose else ()
     values: dict[str, Any] = {}
     for entry in FAMILIES.values():
-        values.update(entry.member_knobs if entry.name in members else entry.unset_knobs)
+        values.update(entry.unset_knobs)
+        if entry.name in members:
+            values.update(entry.member_knobs)
     return values
 
 

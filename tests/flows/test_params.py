@@ -104,14 +104,12 @@ def test_unset_als_knobs_resolve_by_the_model_and_explicit_values_win():
         configs = NightlyParams(**values).pipeline_config()
         return configs.weight.alpha, configs.als.iterations
 
-    assert knobs() == (3.0, 10)  # the ALS member of the default chosen blend
-    assert knobs(model="als") == knobs(eval_mode="seed") == (30.0, 40)
-    assert knobs(ensemble_choose=False) == (30.0, 40)
-    assert knobs(alpha=30.0) == (30.0, 10) and knobs(model="als", iterations=7) == (30.0, 7)
+    assert knobs() == knobs(model="als") == knobs(eval_mode="seed") == (30.0, 40)
+    assert knobs(alpha=3.0) == (3.0, 40) and knobs(model="als", iterations=7) == (30.0, 7)
     # What a run records: the values it used, unset ones included.
-    assert NightlyParams(alpha=1.0).unset_knob_values() == {"iterations": 10}
+    assert NightlyParams(alpha=1.0).unset_knob_values() == {"iterations": 40}
     tuning = TuneParams().pipeline_config()  # tuning's base is the default nightly's
-    assert (tuning.weight.alpha, tuning.als.iterations) == (3.0, 10)
+    assert (tuning.weight.alpha, tuning.als.iterations) == (30.0, 40)
 
 
 def test_unknown_parameter_fails_loudly():
