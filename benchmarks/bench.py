@@ -88,7 +88,7 @@ def core_steps(input_path: Path, work: Path, params: NightlyParams) -> dict[str,
 TUNED_ALS = {"factors": 256, "alpha": 3.0, "iterations": 10, "popularity_weight": 0.05}
 # The default before the Chebyshev filter joined the choice: the fixed blend's pair, its ALS
 # member with seed 000's knobs. The default must beat it.
-PREVIOUS_DEFAULT = {"ensemble_members": FIXED_BLEND_MEMBERS, **unset_knob_values(None)}
+PREVIOUS_DEFAULT = {"ensemble_members": FIXED_BLEND_MEMBERS, **unset_knob_values()}
 MODEL_ROWS = {
     "ALS, seed 000's knobs": {"model": "als"},
     "ALS, tuned": {"model": "als", **TUNED_ALS},

@@ -28,7 +28,7 @@ from recsys_core.reporting import format_table
 
 ROOT = Path(__file__).resolve().parents[1]
 # ModelParams' own defaults are seed 000's; its unset ALS knobs take seed 000's values alone.
-SEED_000 = ModelParams().model_dump() | unset_knob_values(None)
+SEED_000 = ModelParams().model_dump() | unset_knob_values()
 
 
 def compare(source: Path, work: Path, configs: dict[str, dict], base: dict, metric: str) -> list:

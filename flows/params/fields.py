@@ -29,7 +29,6 @@ from recsys_core.config import (
     BlendFamily,
     Bm25Direction,
     ChebyshevForm,
-    EnsembleConfig,
     EvalMode,
     FullSchedule,
     IngestConfig,
@@ -348,13 +347,9 @@ class ModelParams(_Strict):
     )
 
     def unset_knob_values(self) -> dict[str, Any]:
-        """The knobs left unset (None) with the values this run gives them: a tuning run's
-        are the default nightly's (tuning tunes what the default uses)."""
-        model = NightlyParams.model_fields["model"].default
-        return self._unset_from(unset_knob_values(model, EnsembleConfig()))
-
-    def _unset_from(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        return {name: value for name, value in values.items() if getattr(self, name) is None}
+        """The knobs left unset (None) with the values this run gives them."""
+        defaults = unset_knob_values()
+        return {name: value for name, value in defaults.items() if getattr(self, name) is None}
 
 
 MODEL_KNOBS = tuple(ModelParams.model_fields)
@@ -560,12 +555,6 @@ class NightlyParams(ModelParams, DataParams):
         if self.eval_mode == "seed" and self.model != "als":
             raise ValueError("eval_mode 'seed' reproduces seed 000, an ALS model: use model 'als'")
         return self
-
-    def unset_knob_values(self) -> dict[str, Any]:
-        """The knobs left unset (None) with the values this run's model gives them (a
-        chosen blend's members their own, :func:`unset_knob_values`)."""
-        ensemble = core_config(EnsembleConfig, self)
-        return self._unset_from(unset_knob_values(self.model, ensemble))
 
     def time_window(self, run_date: dt.date | None) -> tuple[str | None, str] | None:
         """The as-of window for ``run_date`` (``as_of``, ``lookback_days``, ``timezone``)."""

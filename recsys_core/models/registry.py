@@ -59,9 +59,7 @@ class Family:
     - ``stand_in(user_items, config, model_users)``: a model of the fitted one's shapes,
       built without fitting, that scores as fast (the night's budget times it before
       anything is fitted; a blend member must have one);
-    - ``unset_knobs``: the value of each of its knobs a run may leave unset (None), and
-      ``member_knobs``: the values those take instead when the family is a chosen blend's
-      member;
+    - ``unset_knobs``: the value each of its knobs takes when a run leaves it unset (None);
     - ``summary``: its row in the README's family table.
     """
 
@@ -85,7 +83,6 @@ class Family:
     simplified: Callable[[Model], Model] = _same
     stand_in: Callable[[sp.csr_matrix, Any, np.ndarray], Model] | None = None
     unset_knobs: Mapping[str, Any] = field(default_factory=dict)
-    member_knobs: Mapping[str, Any] = field(default_factory=dict)
 
     def serving_config(self, configs: PipelineConfig) -> Any:
         """The serving fit's settings (the evaluation fit's when the family has no
@@ -224,22 +221,10 @@ def knobs_in_effect(name: str, ensemble: EnsembleConfig | None = None) -> frozen
     )
 
 
-def unset_knob_values(
-    model: str | None, ensemble_config: EnsembleConfig | None = None
-) -> dict[str, Any]:
-    """The value each knob left unset (None) takes in a run of family ``model``: a chosen
-    blend's members take their ``member_knobs``, every other family its ``unset_knobs``
-    (``model`` None: each family alone, as a tuning run fits it)."""
-    members: tuple[str, ...] = ()
-    if model == ensemble.Ensemble.family:
-        config = ensemble_config or EnsembleConfig()
-        members = blend_members(config) if config.ensemble_choose else ()
-    values: dict[str, Any] = {}
-    for entry in FAMILIES.values():
-        values.update(entry.unset_knobs)
-        if entry.name in members:
-            values.update(entry.member_knobs)
-    return values
+def unset_knob_values() -> dict[str, Any]:
+    """The value each knob takes when a run leaves it unset (None), from every family's
+    ``unset_knobs`` (ALS's are seed 000's, in every role)."""
+    return {name: value for entry in FAMILIES.values() for name, value in entry.unset_knobs.items()}
 
 
 def family(name: str) -> Family:

@@ -78,21 +78,8 @@ def test_blend_members_are_the_chosen_ones_in_registry_order_or_the_fixed_pair()
     assert blend_members(fixed) == FIXED_BLEND_MEMBERS
 
 
-def test_unset_knobs_take_a_member_s_values_only_in_a_chosen_blend():
-    seed = {"alpha": 30.0, "iterations": 40}
-    # ALS declares no member values: seed 000's in every role.
-    assert unset_knob_values("ensemble") == unset_knob_values(None) == seed
-    assert unset_knob_values("als") == seed
-    lighter = replace(FAMILIES["als"], member_knobs={"alpha": 3.0, "iterations": 10})
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(FAMILIES, "als", lighter)
-        assert unset_knob_values("ensemble")["iterations"] == 10
-        assert unset_knob_values("als")["iterations"] == 40
-        fixed = EnsembleConfig(ensemble_choose=False)
-        assert unset_knob_values("ensemble", fixed)["iterations"] == 40
-        filters = EnsembleConfig(ensemble_members=("graph_filter", "chebyshev_filter"))
-        assert unset_knob_values("ensemble", filters)["iterations"] == 40
-    # Seed 000's knobs are the configs' own defaults.
+def test_unset_knobs_are_seed_000_s_which_are_the_configs_own_defaults():
+    assert unset_knob_values() == {"alpha": 30.0, "iterations": 40}
     assert (PipelineConfig().weight.alpha, ALSConfig().iterations) == (30.0, 40)
 
 

@@ -81,7 +81,7 @@ def test_core_config_fields_agree_with_the_parameters(cls, item, hint):
         default = spec.get_default(call_default_factory=True)
         if default is None and core_default is not None:
             # A knob a run may leave unset: the config's default is what it takes alone.
-            default = unset_knob_values(None)[item.name]
+            default = unset_knob_values()[item.name]
         assert core_default == default, item.name
 
 
@@ -99,7 +99,7 @@ def test_configs_built_from_parameters():
     assert (publish.output_dir, publish.keep_last) == ("/o", 14)
 
 
-def test_unset_als_knobs_resolve_by_the_model_and_explicit_values_win():
+def test_unset_als_knobs_take_seed_000_s_values_and_explicit_values_win():
     def knobs(**values):
         configs = NightlyParams(**values).pipeline_config()
         return configs.weight.alpha, configs.als.iterations
@@ -108,7 +108,7 @@ def test_unset_als_knobs_resolve_by_the_model_and_explicit_values_win():
     assert knobs(alpha=3.0) == (3.0, 40) and knobs(model="als", iterations=7) == (30.0, 7)
     # What a run records: the values it used, unset ones included.
     assert NightlyParams(alpha=1.0).unset_knob_values() == {"iterations": 40}
-    tuning = TuneParams().pipeline_config()  # tuning's base is the default nightly's
+    tuning = TuneParams().pipeline_config()
     assert (tuning.weight.alpha, tuning.als.iterations) == (30.0, 40)
 
 
