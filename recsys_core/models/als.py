@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -18,7 +18,6 @@ from recsys_core.config import ALSConfig, PipelineConfig, RankConfig
 from recsys_core.models.base import (
     Arrays,
     MemberLoader,
-    cosine_rows,
     family_array,
     unit_rows,
 )
@@ -38,6 +37,9 @@ class ALSModel:
     user_factors: np.ndarray
     item_factors: np.ndarray
     model_users: np.ndarray
+    # The unit-length item factors, built on the first similar-items block and kept:
+    # normalising every item per 256-row block took as long as the block's GEMM.
+    _built: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.model_users) != len(self.user_factors):
@@ -56,13 +58,19 @@ class ALSModel:
 
     def similar_items(self, items: np.ndarray) -> np.ndarray:
         """Cosine of the item factors (implicit's ``similar_items`` measure)."""
-        return cosine_rows(self.item_factors, items)
+        unit = self._unit_items()
+        return unit[items] @ unit.T
 
     def contributions(self, seen: sp.csr_matrix, items: np.ndarray) -> Contributions:
         """How well each seen item's factors agree with the listed item's (their cosine):
         a factor model's score is not a sum over seen items, so agreement stands in."""
-        unit = unit_rows(self.item_factors)
+        unit = self._unit_items()
         return low_rank(unit, unit, seen, items)
+
+    def _unit_items(self) -> np.ndarray:
+        if "unit" not in self._built:
+            self._built["unit"] = unit_rows(self.item_factors)
+        return self._built["unit"]
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The npz entries (``family`` included)."""
