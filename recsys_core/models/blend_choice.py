@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from recsys_core.models.base import Model
 from recsys_core.models.blend_grid import grid_metrics
 from recsys_core.models.ensemble import Ensemble
 from recsys_core.models.zscore import standardise_rows
-from recsys_core.ranking.tiles import chunk_layout, tile_rows
+from recsys_core.ranking.tiles import block_workers, chunk_layout, tile_rows
 from recsys_core.ranking.topk import contains
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,12 @@ POPULARITY_GRID = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 # Candidates per member and user the grid re-ranks; a blend's top-k outside every member's
 # top 200 (and the 200 most popular items) is possible in principle and ignored.
 CANDIDATES = 200
-# Users scored at a time, capped like the ranking's tiles: a block holds each member's
-# z-scores plus a full-width argpartition (about 20 bytes a cell), so 1,024 users of a
-# 410k-item catalogue took 20 GB; 128 (tile_rows) take 1.1 GB.
-CHOICE_BLOCK = 1024
+# Users a worker scores at a time, capped like the ranking's tiles: a block holds each
+# member's z-scores plus a full-width argpartition (about 20 bytes a cell), so 1,024 users
+# of a 410k-item catalogue took 20 GB; 128 (tile_rows) take 1.1 GB. One block per worker
+# (tiles.block_workers): 512 keeps two workers near one 1,024-user block's memory, and the
+# same on every machine, so the choice does not depend on the core count.
+CHOICE_BLOCK = 512
 
 
 def weight_grid(n_members: int, step: float = WEIGHT_STEP) -> np.ndarray:
@@ -104,18 +107,21 @@ def candidate_table(
     per_member = min(per_member, n_items)
     width, chunks = chunk_layout(n_items)
     block = tile_rows(CHOICE_BLOCK, n_items)
-    buffer = np.empty((min(block, max(n_users, 1)), width * chunks), dtype=np.float32)
+    rows_per_block = min(block, max(n_users, 1))
     log_popularity = np.log1p(popularity.astype(np.float32))
     popular = np.argsort(-popularity, kind="stable")[:per_member]
     scorers = [member.block_scorer(rows) for member in members]
-    parts = []
-    for start in range(0, n_users, block):
+    local = threading.local()  # each worker reuses one score buffer
+
+    def run_block(start: int) -> tuple[np.ndarray, ...]:
         stop = min(start + block, n_users)
+        if not hasattr(local, "buffer"):
+            local.buffer = np.empty((rows_per_block, width * chunks), dtype=np.float32)
         seen_block = seen[start:stop]
         seen_dense = seen_block.toarray() > 0
         z_blocks, picks = [], []
         for scorer in scorers:
-            out = buffer[: stop - start]
+            out = local.buffer[: stop - start]
             scorer(start, stop, out)
             z = out[:, :n_items].copy()  # the buffer is reused by the next member
             standardise_rows(z)
@@ -128,14 +134,14 @@ def candidate_table(
             [*picks, np.broadcast_to(popular, (stop - start, len(popular)))]
         )
         allowed = first & ~contains(seen_block, cols)
-        parts.append(
-            (
-                np.stack([np.take_along_axis(z, cols, 1) for z in z_blocks]),
-                log_popularity[cols],
-                contains(truth[start:stop], cols),
-                allowed,
-            )
+        return (
+            np.stack([np.take_along_axis(z, cols, 1) for z in z_blocks]),
+            log_popularity[cols],
+            contains(truth[start:stop], cols),
+            allowed,
         )
+
+    parts = list(block_workers(run_block, n_users, block))
     return Candidates(
         z=np.concatenate([p[0] for p in parts], axis=1),
         log_popularity=np.concatenate([p[1] for p in parts]),

@@ -5,6 +5,13 @@ bit what the whole run scores) and the threads that score them."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from threadpoolctl import threadpool_limits
+
+Result = TypeVar("Result")
 
 
 def compute_threads() -> int:
@@ -12,6 +19,22 @@ def compute_threads() -> int:
     one core of a shared machine sets 1), else every core."""
     value = os.environ.get("RECSYS_THREADS", "")
     return max(1, int(value)) if value.strip() else os.cpu_count() or 1
+
+
+def block_workers(
+    run_block: Callable[[int], Result], n_rows: int, block_size: int
+) -> Iterator[Result]:
+    """``run_block(start)`` for every block of ``block_size`` rows, results in order: one
+    worker per core (:func:`compute_threads`), each scoring *and* ranking whole blocks with
+    BLAS on one thread, so while one worker ranks the other's GEMM runs. (BLAS on every
+    core with the ranking in a helper thread stalled one of BLAS's statically scheduled
+    threads whenever the helper ran: the GEMM took 1.45x its bound.) BLAS stays on one
+    thread even for a lone block: a GEMM split across threads rounds differently (see
+    :func:`tile_rows`)."""
+    starts = range(0, n_rows, block_size)
+    workers = max(1, min(compute_threads(), len(starts)))
+    with ThreadPoolExecutor(workers) as executor, threadpool_limits(1, "blas"):
+        yield from executor.map(run_block, starts)
 
 
 # Items are split into ``chunks`` strided groups (item j is in group j % chunks) so the

@@ -13,15 +13,13 @@ eligible items than k) hold item -1 and score -inf.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 from recsys_core.progress import Progress
 from recsys_core.ranking.scorer import BlockScorer
-from recsys_core.ranking.tiles import chunk_layout, compute_threads, tile_rows
+from recsys_core.ranking.tiles import block_workers, chunk_layout, tile_rows
 
 
 def chunk_threshold(maxima: np.ndarray, need: np.ndarray) -> np.ndarray:
@@ -268,14 +266,9 @@ def top_k_scored(
     padded_bias = np.full(padded, -np.inf, dtype=np.float32)
     padded_bias[:n_items] = bias
     block_bias = None if bias_in_scores else padded_bias
-    # One worker per core, each scoring *and* ranking whole blocks with BLAS on one thread:
-    # while one worker ranks, the other's GEMM runs. (BLAS on every core with the ranking in
-    # a helper thread stalled one of BLAS's statically scheduled threads whenever the helper
-    # ran: the GEMM took 1.45x its bound.) Each worker reuses one output buffer and one
-    # mask (fresh 100s-of-MB arrays cost page faults every block).
+    # Each worker (tiles.block_workers) reuses one output buffer and one mask (fresh
+    # 100s-of-MB arrays cost page faults every block).
     block_size = tile_rows(block_size, n_items)
-    cores = compute_threads()
-    workers = max(1, min(cores, -(-n_users // block_size)))
     rows_per_block = min(block_size, max(n_users, 1))
     local = threading.local()
 
@@ -295,13 +288,10 @@ def top_k_scored(
             items[start:stop], values[start:stop] = got_items, got_values
         return stop - start
 
-    # BLAS on one thread always (callers may have set it otherwise: ALS pins it to one), even
-    # for a lone tile: a GEMM split across threads rounds differently (see tile_rows).
-    with ThreadPoolExecutor(workers) as executor, threadpool_limits(1, "blas"):
-        done = 0
-        for scored in executor.map(run_block, range(0, n_users, block_size)):
-            done += scored
-            progress.update(done)
+    done = 0
+    for scored in block_workers(run_block, n_users, block_size):
+        done += scored
+        progress.update(done)
     return results
 
 
