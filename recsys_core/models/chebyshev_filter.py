@@ -46,10 +46,10 @@ from recsys_core.models.graph_filter import (
     normalised_matrix,
     pattern_arrays,
     pattern_from_arrays,
-    randomized_svd,
     stand_in_vectors,
 )
 from recsys_core.models.graph_product import GraphProduct
+from recsys_core.models.spectrum import randomized_svd
 from recsys_core.ranking.scorer import BlockScorer
 
 log = logging.getLogger(__name__)

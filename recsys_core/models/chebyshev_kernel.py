@@ -136,6 +136,21 @@ class Recurrence:
         return total
 
 
+def sparse_times_dense(
+    matrix: sp.csr_matrix, dense: np.ndarray, threads: int | None = None
+) -> np.ndarray:
+    """matrix @ dense (float32) on every core: scipy's product runs on one (a third of the
+    randomized SVD's time at rank 512 on Gowalla). Row ranges of equal non-zero count,
+    each row summed in one order, so the result does not depend on the thread count."""
+    arrays = csr_arrays(matrix)
+    dense = np.ascontiguousarray(dense, dtype=np.float32)
+    out = np.empty((matrix.shape[0], dense.shape[1]), np.float32)
+    threads = threads or compute_threads()
+    pool = thread_pool(threads) if threads > 1 else None
+    run_in_ranges(_product_rows, row_ranges(arrays[0], threads), pool, *arrays, dense, out)
+    return out
+
+
 def csr_arrays(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A CSR matrix's (indptr int64, indices int32, data float32), as the kernels take them."""
     matrix = matrix.tocsr()

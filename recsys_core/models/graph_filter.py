@@ -28,51 +28,16 @@ from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
 from recsys_core.config import GraphFilterConfig, RankConfig
 from recsys_core.models.base import Arrays, MemberLoader, family_array
 from recsys_core.models.contributions import Contributions, from_item_rows, low_rank
 from recsys_core.models.graph_product import GraphProduct
+from recsys_core.models.spectrum import randomized_svd
 from recsys_core.ranking.scorer import BlockScorer
 
 log = logging.getLogger(__name__)
-
-
-def randomized_svd(
-    matrix: sp.csr_matrix, rank: int, seed: int, oversample: int = 20, power_iters: int = 3
-) -> tuple[np.ndarray, np.ndarray]:
-    """Top ``rank`` singular values and right singular vectors (columns), seeded.
-
-    Halko, Martinsson and Tropp's range finder with power iterations (re-orthonormalised
-    each time), then the SVD of the small projected matrix, taken through the QR of its
-    tall transpose.
-    """
-    rank = min(rank, min(matrix.shape))
-    rng = np.random.default_rng(seed)
-    width = min(rank + oversample, min(matrix.shape))
-    basis = _orthonormal(matrix @ rng.standard_normal((matrix.shape[1], width)).astype(np.float32))
-    for _ in range(power_iters):
-        basis = _orthonormal(matrix @ _orthonormal(matrix.T @ basis))
-    # matrix ≈ basis·projectedᵀ with projected = matrixᵀ·basis (items × width); projected's
-    # left singular vectors are the matrix's right ones.
-    tall, small = _economic_qr(matrix.T @ basis)
-    left, values, _ = np.linalg.svd(small, full_matrices=False)
-    right = tall @ left[:, :rank]
-    # C order: a sparse × dense product copies any other layout on every call.
-    return values[:rank].astype(np.float32), np.ascontiguousarray(right, np.float32)
-
-
-def _economic_qr(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Q and R of a tall block (LAPACK through scipy: 2-3x numpy's own QR on Gowalla's
-    items × 532 block)."""
-    return scipy.linalg.qr(block, mode="economic", overwrite_a=True, check_finite=False)
-
-
-def _orthonormal(block: np.ndarray) -> np.ndarray:
-    """An orthonormal basis of a tall block's columns."""
-    return _economic_qr(block)[0]
 
 
 def _inverse_sqrt(degrees: np.ndarray) -> np.ndarray:

@@ -22,8 +22,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys_core.config import GraphFilterConfig, RankConfig
-from recsys_core.models.graph_filter import fit_graph_filter, randomized_svd
+from recsys_core.models.graph_filter import fit_graph_filter
 from recsys_core.models.registry import load_model, save_model
+from recsys_core.models.spectrum import randomized_svd
 from recsys_core.scoring.batch import score_all_users
 from tests.core.helpers import block_scores
 
