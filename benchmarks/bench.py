@@ -441,10 +441,10 @@ def main(argv: list[str] | None = None) -> int:
         # The night in units of this run's GEMM bound: the machines here ran the same code
         # 2x apart on different days (bound 2.3 s to 5.1 s), so a flow figure alone does
         # not say whether code or machine changed.
-        gemm_bound = results.get("references", {}).get("gemm_bound_s")
-        if gemm_bound:
+        bound_s = results.get("references", {}).get("gemm_bound_s")
+        if bound_s:
             results["default_nightly_flow_vs_gemm"] = round(
-                results["default_nightly_flow_s"] / gemm_bound, 1
+                results["default_nightly_flow_s"] / bound_s, 1
             )
         results["default_nightly_cold_s"] = results["default_nightly"]["process_s"]
         results["default_peak_rss_mb"] = results["default_nightly"]["peak_rss_mb"]
