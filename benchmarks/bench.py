@@ -100,11 +100,14 @@ MODEL_ROWS = {
 FIT_STEPS = ("train-eval", "train-full", "blend-choose", "blend")
 
 
-def model_table(input_path: Path, work: Path, k: int = 20) -> list[dict]:
+def model_table(
+    input_path: Path, work: Path, k: int = 20, rows: dict[str, dict] | None = None
+) -> list[dict]:
     """Validation Recall@k / NDCG@k, fit, evaluate and score seconds and peak RSS of each
-    :data:`MODEL_ROWS` entry, each from an empty work folder (nothing reused)."""
+    :data:`MODEL_ROWS` entry (or ``rows``: name → flow parameters), each from an empty
+    work folder (nothing reused)."""
     table = []
-    for number, (name, overrides) in enumerate(MODEL_ROWS.items()):
+    for number, (name, overrides) in enumerate((rows or MODEL_ROWS).items()):
         params = NightlyParams(split_strategy="random_ratio", top_k=k, **overrides)
         rows = core_steps(input_path, work / f"model-{number}", params)
         metrics, blend, _ = rows.pop("_metrics"), rows.pop("_blend"), rows.pop("_dirs")
