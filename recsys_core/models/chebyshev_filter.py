@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 from recsys_core.config import ChebyshevFilterConfig, RankConfig
 from recsys_core.models.base import Arrays, MemberLoader, family_array
-from recsys_core.models.chebyshev_kernel import Recurrence
+from recsys_core.models.chebyshev_kernel import Recurrence, sparse_times_dense
 from recsys_core.models.contributions import Contributions, from_item_rows
 from recsys_core.models.graph_filter import (
     SignalFilter,
@@ -313,7 +313,8 @@ class ChebyshevFilter:
         normalised, _ = normalised_matrix(self.user_items)
         pre, post = self._scales(transposed)
         right = self.right.astype(np.float64)
-        eigenvalues = np.square(normalised @ self.right).sum(axis=0).astype(np.float64)
+        projected = sparse_times_dense(normalised, self.right)
+        eigenvalues = np.square(projected).sum(axis=0, dtype=np.float64)
         a, b = tail_tangent(self.coefficients)
         response = polynomial_response(self.coefficients, eigenvalues)
         diagonal = self.ideal_weight + response - a - b * eigenvalues

@@ -36,17 +36,14 @@ def randomized_svd(
     width = min(rank + oversample, min(matrix.shape))
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
     transposed = matrix.T.tocsr()
-
-    def times(side: sp.csr_matrix, block: np.ndarray) -> np.ndarray:
-        return sparse_times_dense(side, block)
-
     start = rng.standard_normal((matrix.shape[1], width)).astype(np.float32)
-    basis = orthonormal(times(matrix, start))
+    basis = orthonormal(sparse_times_dense(matrix, start))
     for _ in range(power_iters):
-        basis = orthonormal(times(matrix, orthonormal(times(transposed, basis))))
+        items_side = orthonormal(sparse_times_dense(transposed, basis))
+        basis = orthonormal(sparse_times_dense(matrix, items_side))
     # matrix ≈ basis·projectedᵀ with projected = matrixᵀ·basis (items × width); projected's
     # left singular vectors are the matrix's right ones.
-    tall, small = economic_qr(times(transposed, basis))
+    tall, small = economic_qr(sparse_times_dense(transposed, basis))
     left, values, _ = np.linalg.svd(small, full_matrices=False)
     right = tall @ left[:, :rank]
     # C order: a sparse × dense product copies any other layout on every call.
