@@ -15,6 +15,11 @@ from recsys_core.publishing.snapshot import published_dates, read_manifest, veri
 NIGHTS, KEEP = 30, 7
 FIRST = dt.date(2026, 10, 1)
 SMALL = {"model": "als", "factors": 8, "iterations": 3, "top_k": 5, "max_metric_drop": 1.0}
+# One night here takes seconds. A CI run on 2026-12-03 hung in this test: a night waited on
+# the output's Prefect slot, which a previous night had left held (active_slots 1, its
+# 60 s lease never reclaimed by the test harness), for the default 6 h. A few minutes'
+# wait turns that into a loud OutputLocked failure that names the slot, not a CI timeout.
+LOCK_TIMEOUT_S = 300
 
 
 def _open_files() -> int:
@@ -64,6 +69,7 @@ def test_thirty_nights_in_a_row_stay_clean(prefect_harness, synthetic_adjacency,
         "input_path": str(logs / "{run_date}.txt"),
         "output_dir": str(out),
         "keep_last": KEEP,
+        "lock_timeout_s": LOCK_TIMEOUT_S,
     }
     seconds, files, rss = [], [], []
     for day in dates:
