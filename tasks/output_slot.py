@@ -6,8 +6,10 @@ one slot, named after the output, held for a whole run beside the file lock
 Used when the flow talks to a Prefect server (``PREFECT_API_URL`` set): an ephemeral API
 lives in one process, so there the file lock is all there is. The slot is a lease the
 holder renews; a killed holder's lease ends after :data:`LEASE_S`, so a run on another
-machine waits at most that long behind a dead one. ``RECSYS_OUTPUT_SLOT=off`` turns it off
-(one machine only, or a server where the run may not create limits).
+machine waits about that long behind a dead one (plus the server's repossessor loop, 15 s
+by default; an ephemeral API runs no repossessor, so there a lost slot is never freed).
+``RECSYS_OUTPUT_SLOT=off`` turns it off (one machine only, or a server where the run may not
+create limits).
 """
 
 from __future__ import annotations
