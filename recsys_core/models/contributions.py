@@ -14,14 +14,12 @@ standardises each member's contributions by.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
-from recsys_core.ranking.tiles import compute_threads
+from recsys_core.ranking.tiles import on_cores
 
 # Recommended items whose catalogue rows :func:`from_item_rows` holds at a time.
 ITEM_BLOCK = 256
@@ -109,15 +107,8 @@ def from_item_rows(
             np.repeat(position, n_pairs), seen.indices[entries]
         ]
 
-    _in_threads(fill, [distinct[i : i + block] for i in range(0, len(distinct), block)])
+    list(on_cores(fill, [distinct[i : i + block] for i in range(0, len(distinct), block)]))
     return Contributions(values, mean, square_mean)
-
-
-def _in_threads(work: Callable[[np.ndarray], None], parts: list[np.ndarray]) -> None:
-    """``work`` on every part, on every core (numpy, BLAS and scipy's sparse products
-    release the GIL; BLAS itself single-threaded so that the threads do not oversubscribe)."""
-    with ThreadPoolExecutor(compute_threads()) as pool, threadpool_limits(1, "blas"):
-        list(pool.map(work, parts))
 
 
 def padded_widths(counts: np.ndarray) -> np.ndarray:
@@ -163,7 +154,7 @@ def low_rank(
         users = np.flatnonzero(widths == width)
         step = max(1, GATHER_FLOATS // (int(width) * rank))
         groups += [users[i : i + step] for i in range(0, len(users), step)]
-    _in_threads(fill, groups)
+    list(on_cores(fill, groups))
     left64 = left.astype(np.float64)
     centre = left64.mean(axis=0)
     gram = left64.T @ left64 / max(len(left), 1)

@@ -5,12 +5,13 @@ bit what the whole run scores) and the threads that score them."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from threadpoolctl import threadpool_limits
 
+Part = TypeVar("Part")
 Result = TypeVar("Result")
 
 
@@ -25,16 +26,21 @@ def block_workers(
     run_block: Callable[[int], Result], n_rows: int, block_size: int
 ) -> Iterator[Result]:
     """``run_block(start)`` for every block of ``block_size`` rows, results in order: one
-    worker per core (:func:`compute_threads`), each scoring *and* ranking whole blocks with
-    BLAS on one thread, so while one worker ranks the other's GEMM runs. (BLAS on every
-    core with the ranking in a helper thread stalled one of BLAS's statically scheduled
-    threads whenever the helper ran: the GEMM took 1.45x its bound.) BLAS stays on one
-    thread even for a lone block: a GEMM split across threads rounds differently (see
-    :func:`tile_rows`)."""
-    starts = range(0, n_rows, block_size)
-    workers = max(1, min(compute_threads(), len(starts)))
+    worker per core (:func:`on_cores`), each scoring *and* ranking whole blocks, so while
+    one worker ranks the other's GEMM runs. (BLAS on every core with the ranking in a
+    helper thread stalled one of BLAS's statically scheduled threads whenever the helper
+    ran: the GEMM took 1.45x its bound.) BLAS stays on one thread even for a lone block: a
+    GEMM split across threads rounds differently (see :func:`tile_rows`)."""
+    return on_cores(run_block, range(0, n_rows, block_size))
+
+
+def on_cores(work: Callable[[Part], Result], parts: Sequence[Part]) -> Iterator[Result]:
+    """``work(part)`` for every part, results in order, on one thread per core
+    (:func:`compute_threads`; numpy, BLAS and scipy's sparse products release the GIL) with
+    BLAS on one thread each, so that the threads do not oversubscribe the cores."""
+    workers = max(1, min(compute_threads(), len(parts)))
     with ThreadPoolExecutor(workers) as executor, threadpool_limits(1, "blas"):
-        yield from executor.map(run_block, starts)
+        yield from executor.map(work, parts)
 
 
 # Items are split into ``chunks`` strided groups (item j is in group j % chunks) so the
