@@ -13,7 +13,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from recsys_core.models.chebyshev_kernel import sparse_times_dense
+from recsys_core.models.chebyshev_kernel import RowProduct
 
 # A Cholesky QR's columns are orthonormal to about float32 eps · cond(block)²: on
 # Gowalla's blocks (cond about 2.5 after the first) one pass leaves QᵀQ − I under 1e-6,
@@ -35,15 +35,16 @@ def randomized_svd(
     rng = np.random.default_rng(seed)
     width = min(rank + oversample, min(matrix.shape))
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
-    transposed = matrix.T.tocsr()
+    times_matrix = RowProduct(matrix)
+    times_transposed = RowProduct(matrix.T.tocsr())
     start = rng.standard_normal((matrix.shape[1], width)).astype(np.float32)
-    basis = orthonormal(sparse_times_dense(matrix, start))
+    basis = orthonormal(times_matrix(start))
     for _ in range(power_iters):
-        items_side = orthonormal(sparse_times_dense(transposed, basis))
-        basis = orthonormal(sparse_times_dense(matrix, items_side))
+        items_side = orthonormal(times_transposed(basis))
+        basis = orthonormal(times_matrix(items_side))
     # matrix ≈ basis·projectedᵀ with projected = matrixᵀ·basis (items × width); projected's
     # left singular vectors are the matrix's right ones.
-    tall, small = economic_qr(sparse_times_dense(transposed, basis))
+    tall, small = economic_qr(times_transposed(basis))
     left, values, _ = np.linalg.svd(small, full_matrices=False)
     right = tall @ left[:, :rank]
     # C order: a sparse × dense product copies any other layout on every call.
