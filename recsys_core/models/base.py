@@ -60,19 +60,6 @@ def family_array(name: str) -> np.ndarray:
     return np.array(name)
 
 
-def cosine_rows(vectors: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """Cosine similarity of rows ``items`` of ``vectors`` against every row (a zero row is
-    similar to nothing).
-
-    Examples
-    --------
-    >>> cosine_rows(np.array([[1.0, 0], [2, 0], [0, 3]]), np.array([0])).round(3).tolist()
-    [[1.0, 1.0, 0.0]]
-    """
-    unit = unit_rows(vectors)
-    return unit[items] @ unit.T
-
-
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
     """``vectors`` scaled to unit length per row (a zero row stays zero), float32."""
     norms = np.linalg.norm(vectors, axis=1)

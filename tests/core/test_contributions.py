@@ -7,7 +7,6 @@ import scipy.sparse as sp
 
 from recsys_core.config import ALSConfig, GraphFilterConfig
 from recsys_core.data.synthetic import synthetic_pairs
-from recsys_core.models.base import cosine_rows
 from recsys_core.models.contributions import entry_rows, from_item_rows, low_rank
 from recsys_core.models.ensemble import Ensemble
 from recsys_core.models.graph_filter import filter_similar_items
@@ -16,6 +15,16 @@ from recsys_core.models.zscore import standardise_rows
 from recsys_core.scoring.explain import because_items
 
 N_USERS, N_ITEMS, K = 60, 40, 5
+
+
+def cosine_rows(vectors: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """The cosine of rows ``items`` of ``vectors`` with every row (0 for a zero row), in
+    float64: the reference for ALS's similar items and contributions."""
+    vectors = vectors.astype(np.float64)
+    norms = np.linalg.norm(vectors, axis=1)
+    dots = vectors[items] @ vectors.T
+    scale = np.outer(norms[items], norms)
+    return np.divide(dots, scale, out=np.zeros_like(dots), where=scale > 0)
 
 
 @pytest.fixture(scope="module")
