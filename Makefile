@@ -16,6 +16,10 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 OUTPUT_DIR ?= out
 PARAMS ?= {"output_dir": "$(OUTPUT_DIR)"}
 
+# make test's pytest-xdist workers, a test file at a time (much of the suite waits on
+# servers and subprocesses, so two workers beat one even on two cores); 0: one process.
+TEST_WORKERS ?= 2
+
 PREFECT_PORT ?= 4200
 POOL ?= recsys
 LOCAL_API := http://127.0.0.1:$(PREFECT_PORT)/api
@@ -46,7 +50,7 @@ tune: install  ## tuning flow on the embedded sample; last line is best_params.j
 	$(CLI) tune --params '$(PARAMS)'
 
 test: install  ## every test, slow ones included (as CI runs them); the 25 slowest listed last
-	$(PY) -m pytest --durations=25
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=25
 
 test-fast: install  ## the quick loop
 	$(PY) -m pytest -m "not slow"

@@ -22,6 +22,14 @@ SHARED = ROOT.parent / "shared"
 GOWALLA = SHARED / "data" / "gowalla" / "train.txt"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a slow test first, the order otherwise kept: under ``make test``'s two
+    workers (pytest-xdist, a file at a time) the long files start early, so one worker is
+    not left finishing a two-minute test alone while the other idles."""
+    slow_files = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow_files)
+
+
 def names_an_existing_test(reference: str) -> bool:
     """Whether ``reference`` (``tests/…py`` or ``tests/…py::test_name``) names a test file,
     and the test function in it, that exist."""
