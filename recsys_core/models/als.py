@@ -1,5 +1,7 @@
-"""The ALS family: implicit's CPU alternating least squares on a users × items confidence
-matrix (BM25 + alpha, from the weight step), scored by one GEMM per block of users."""
+"""The ALS family: implicit's alternating least squares (its conjugate-gradient sweeps,
+computed a block of rows at a time by :mod:`recsys_core.models.als_solver`) on a users ×
+items confidence matrix (BM25 + alpha, from the weight step), scored by one GEMM per block
+of users."""
 
 from __future__ import annotations
 
@@ -12,9 +14,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 from recsys_core.config import ALSConfig, PipelineConfig, RankConfig
+from recsys_core.models.als_solver import alternating_least_squares
 from recsys_core.models.base import (
     Arrays,
     MemberLoader,
@@ -127,56 +129,46 @@ def fit_als(
 ) -> ALSModel:
     """Fit implicit's CPU ALS on a users × items confidence matrix.
 
-    Row ``r`` of the matrix is dense user ``model_users[r]``.
+    Row ``r`` of the matrix is dense user ``model_users[r]``. The sweeps are implicit's
+    (conjugate gradient, three steps per row, its initialisation from ``random_state``),
+    computed by :mod:`recsys_core.models.als_solver` a block of rows at a time.
 
     implicit's own ``alpha`` stays 1: confidence scaling is done by the weighting step
-    (seed 000). BLAS is pinned to one thread during the fit so implicit's threads do the work.
-    ``initial_item_factors`` warm-starts the fit: each sweep solves users from items first,
-    so the item factors are the whole starting point. ``on_sweep`` sees the factors after
-    every sweep (views of the live arrays: copy what you keep).
+    (seed 000). ``initial_item_factors`` warm-starts the fit: each sweep solves users from
+    items first, so the item factors are the whole starting point. ``on_sweep`` sees the
+    factors after every sweep (views of the live arrays: copy what you keep).
     """
-    from implicit.cpu.als import AlternatingLeastSquares
-
-    started = time.perf_counter()
-    # implicit checks the BLAS thread count when the model is built: pin before that.
-    with threadpool_limits(limits=1, user_api="blas"):
-        model = AlternatingLeastSquares(
-            factors=config.factors,
-            regularization=config.regularization,
-            iterations=config.iterations,
-            alpha=1.0,
-            random_state=config.random_state,
-            num_threads=config.num_threads,
-            calculate_training_loss=False,
+    if initial_item_factors is not None and initial_item_factors.shape != (
+        confidence_user_items.shape[1],
+        config.factors,
+    ):
+        raise ValueError(
+            f"warm start needs item factors of shape "
+            f"{(confidence_user_items.shape[1], config.factors)}, "
+            f"got {initial_item_factors.shape}"
         )
-        if initial_item_factors is not None:
-            if initial_item_factors.shape != (confidence_user_items.shape[1], config.factors):
-                raise ValueError(
-                    f"warm start needs item factors of shape "
-                    f"{(confidence_user_items.shape[1], config.factors)}, "
-                    f"got {initial_item_factors.shape}"
-                )
-            model.item_factors = np.array(initial_item_factors, dtype=np.float32, copy=True)
-        fit_seconds = [0.0]
-        users = np.asarray(model_users)
+    started = time.perf_counter()
+    users = np.asarray(model_users)
 
-        def callback(iteration: int, seconds: float, _loss: float | None) -> None:
-            fit_seconds[0] += seconds
-            done = iteration + 1
-            eta = fit_seconds[0] / done * (config.iterations - done)
-            progress.info(
-                "ALS sweep %d/%d: %.1fs (%.1fs in all), ETA %.1fs",
-                done,
-                config.iterations,
-                seconds,
-                fit_seconds[0],
-                eta,
-            )
-            if on_sweep is not None:
-                live = ALSModel(model.user_factors, model.item_factors, model_users=users)
-                on_sweep(done, fit_seconds[0], live)
+    def sweep_done(done: int, user_factors: np.ndarray, item_factors: np.ndarray) -> None:
+        seconds = time.perf_counter() - started
+        eta = seconds / done * (config.iterations - done)
+        progress.info(
+            "ALS sweep %d/%d: %.1fs in all, ETA %.1fs", done, config.iterations, seconds, eta
+        )
+        if on_sweep is not None:
+            on_sweep(done, seconds, ALSModel(user_factors, item_factors, model_users=users))
 
-        model.fit(confidence_user_items.astype(np.float32), show_progress=False, callback=callback)
+    user_factors, item_factors = alternating_least_squares(
+        confidence_user_items,
+        factors=config.factors,
+        regularization=config.regularization,
+        iterations=config.iterations,
+        random_state=config.random_state,
+        initial_item_factors=initial_item_factors,
+        threads=config.num_threads,
+        on_sweep=sweep_done,
+    )
     log.info(
         "fitted ALS %d factors x %d iterations on %s in %.1fs",
         config.factors,
@@ -184,11 +176,7 @@ def fit_als(
         confidence_user_items.shape,
         time.perf_counter() - started,
     )
-    return ALSModel(
-        user_factors=model.user_factors,
-        item_factors=model.item_factors,
-        model_users=np.asarray(model_users),
-    )
+    return ALSModel(user_factors=user_factors, item_factors=item_factors, model_users=users)
 
 
 def fit(
