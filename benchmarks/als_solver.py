@@ -20,19 +20,11 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from benchmarks.measure import GOWALLA, save_result
+from benchmarks.measure import GOWALLA, binary_matrix, save_result
 from recsys_core.config import ALSConfig, WeightConfig
 from recsys_core.data.weighting import confidence
-from recsys_core.io.adjacency import read_adjacency
 from recsys_core.models.als_solver import alternating_least_squares
 from recsys_core.ranking.tiles import compute_threads
-
-
-def _binary(path: Path) -> sp.csr_matrix:
-    rows = read_adjacency(path).rows.to_pydict()
-    users = np.unique(rows["user_id"], return_inverse=True)[1]
-    items = np.unique(rows["item_id"], return_inverse=True)[1]
-    return sp.csr_matrix((np.ones(len(users), np.float32), (users, items)))
 
 
 def _implicit_fit(matrix: sp.csr_matrix, config: ALSConfig, sweeps: int):
@@ -58,7 +50,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     config = ALSConfig()
-    matrix = confidence(_binary(args.input), WeightConfig())  # seed 000's BM25 and alpha
+    matrix = confidence(binary_matrix(args.input), WeightConfig())  # seed 000's BM25 and alpha
     # Compile the solver's kernels outside the timing.
     alternating_least_squares(matrix[:200], config.factors, config.regularization, 1, 0)
     seconds, factors = {}, {}

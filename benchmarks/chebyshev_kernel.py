@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from benchmarks.measure import GOWALLA, save_result
-from recsys_core.io.adjacency import read_adjacency
+from benchmarks.measure import GOWALLA, binary_matrix, save_result
 from recsys_core.models.chebyshev_filter import SIGNAL_CHUNK, chebyshev_coefficients
 from recsys_core.models.chebyshev_kernel import Recurrence
 from recsys_core.models.graph_filter import normalised_matrix
@@ -43,13 +42,6 @@ def scipy_recurrence(normalised: sp.csr_matrix, signals: np.ndarray, coefficient
     return total
 
 
-def _binary(path: Path) -> sp.csr_matrix:
-    rows = read_adjacency(path).rows.to_pydict()
-    users = np.unique(rows["user_id"], return_inverse=True)[1]
-    items = np.unique(rows["item_id"], return_inverse=True)[1]
-    return sp.csr_matrix((np.ones(len(users), np.float32), (users, items)))
-
-
 def _timed(filter_chunk, signals: list[np.ndarray], repeats: int) -> tuple[float, list]:
     best, outputs = np.inf, []
     for _ in range(repeats):
@@ -67,7 +59,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--order", type=int, default=8)
     args = parser.parse_args(argv)
 
-    binary = _binary(args.input)
+    binary = binary_matrix(args.input)
     normalised, _ = normalised_matrix(binary)
     coefficients = chebyshev_coefficients(args.order, 1.5).astype(np.float32)
     rng = np.random.default_rng(0)

@@ -11,11 +11,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import scipy.sparse as sp
+
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 ROOT = Path(__file__).resolve().parents[1]
 # The real log the benchmarks measure on, beside the repository (../shared).
 GOWALLA = ROOT.parent / "shared" / "data" / "gowalla" / "train.txt"
 RESULTS = ROOT / "benchmarks" / "results"
+
+
+def binary_matrix(path: Path) -> sp.csr_matrix:
+    """An adjacency log as a 0/1 users × items matrix (ids renumbered densely)."""
+    from recsys_core.io.adjacency import read_adjacency
+
+    rows = read_adjacency(path).rows.to_pydict()
+    users = np.unique(rows["user_id"], return_inverse=True)[1]
+    items = np.unique(rows["item_id"], return_inverse=True)[1]
+    return sp.csr_matrix((np.ones(len(users), np.float32), (users, items)))
 
 
 def save_result(prefix: str, result: dict) -> Path:
