@@ -16,9 +16,10 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 OUTPUT_DIR ?= out
 PARAMS ?= {"output_dir": "$(OUTPUT_DIR)"}
 
-# make test's pytest-xdist workers, a test file at a time (much of the suite waits on
-# servers and subprocesses, so two workers beat one even on two cores); 0: one process.
-TEST_WORKERS ?= 2
+# make test's pytest-xdist workers, a test file at a time. Much of the suite waits on
+# servers and subprocesses, so more workers than cores pay: on 2 cores the clean-clone suite
+# took 15:34 with 3, 19:06-20:13 with 2, 23-28 min in one process. 0: one process.
+TEST_WORKERS ?= 3
 
 PREFECT_PORT ?= 4200
 POOL ?= recsys

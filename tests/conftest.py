@@ -23,7 +23,7 @@ GOWALLA = SHARED / "data" / "gowalla" / "train.txt"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files holding a slow test first, the order otherwise kept: under ``make test``'s two
+    """Files holding a slow test first, the order otherwise kept: under ``make test``'s
     workers (pytest-xdist, a file at a time) the long files start early, so one worker is
     not left finishing a two-minute test alone while the other idles."""
     slow_files = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
