@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from numba import njit
 from threadpoolctl import threadpool_limits
 
-from recsys_core.models.chebyshev_kernel import run_in_ranges, thread_pool
+from recsys_core.models.chebyshev_kernel import csr_arrays, run_in_ranges, thread_pool
 from recsys_core.ranking.tiles import compute_threads
 
 # implicit's default: three steps from the previous sweep's solution.
@@ -120,9 +120,7 @@ def least_squares_cg(
     gram = fixed.T @ fixed
     gram[np.diag_indices_from(gram)] += np.float32(regularization)
     arrays = (
-        confidence.indptr.astype(np.int64),
-        confidence.indices.astype(np.int32),
-        confidence.data.astype(np.float32),
+        *csr_arrays(confidence),
         solved,
         np.ascontiguousarray(fixed, dtype=np.float32),
         np.ascontiguousarray(gram, dtype=np.float32),
